@@ -1,0 +1,1 @@
+"""aliyun_brokers."""

@@ -1,0 +1,1 @@
+"""openbroker_aliyun."""

@@ -1,0 +1,102 @@
+"""Shared fixtures: the real PostgreSQL, MariaDB and Redis servers, one database per test.
+
+On a laptop without these servers the tests that need them are skipped, with the reason
+shown by ``pytest -ra``. In CI (``CI=true``) a missing server is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from typing import Iterator
+
+import pytest
+
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+MYSQL_HOST, MYSQL_PORT = "127.0.0.1", 3306
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", f"postgresql://postgres@{PG_HOST}:{PG_PORT}/postgres")
+MYSQL_ADMIN_URL = os.environ.get("TEST_MYSQL_URL", f"mysql://root@{MYSQL_HOST}:{MYSQL_PORT}/")
+REDIS_ADMIN_URL = os.environ.get("TEST_REDIS_URL", f"redis://{REDIS_HOST}:{REDIS_PORT}/0")
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both Aliyun SDKs send loopback calls to an HTTP_PROXY even with NO_PROXY set."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip (laptop) or fail (CI) when a server is not listening."""
+    if _reachable(host, port):
+        return
+    message = f"{name} is not reachable on {host}:{port}"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"{message}; CI must provide it", pytrace=False)
+    pytest.skip(f"{message} (start it to run this test)")
+
+
+def unique_name(prefix: str) -> str:
+    """A short unique lower-case identifier, valid as a database or user name."""
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def postgres_admin_url() -> str:
+    require_service("PostgreSQL", PG_HOST, PG_PORT)
+    return PG_ADMIN_URL
+
+
+@pytest.fixture
+def mysql_admin_url() -> str:
+    require_service("MariaDB", MYSQL_HOST, MYSQL_PORT)
+    return MYSQL_ADMIN_URL
+
+
+@pytest.fixture
+def redis_admin_url() -> str:
+    require_service("Redis", REDIS_HOST, REDIS_PORT)
+    return REDIS_ADMIN_URL
+
+
+@pytest.fixture
+def postgres_database(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test; yields a SQLAlchemy URL to it."""
+    import psycopg
+
+    name = unique_name("t")
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def mysql_database(mysql_admin_url: str) -> Iterator[str]:
+    """A fresh MariaDB database for one test; yields a SQLAlchemy URL to it."""
+    import pymysql
+
+    name = unique_name("t")
+    conn = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user="root", password="", autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{name}`")
+        yield f"mysql+pymysql://root@{MYSQL_HOST}:{MYSQL_PORT}/{name}"
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        conn.close()
