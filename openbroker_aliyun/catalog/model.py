@@ -2,7 +2,7 @@
 
 Declared in code (build these dataclasses) or loaded from YAML
 (``openbroker_aliyun.catalog.loader``); validated once at start-up and serialised once
-(``Catalog.to_wire``), never per request.
+(``openbroker_aliyun.catalog.wire.catalog_to_wire``), never per request.
 """
 
 from __future__ import annotations
