@@ -1,1 +1,31 @@
-"""api."""
+"""The HTTP layer: OSB routes, one middleware per header, one error handler.
+
+``install_api(app, engine, settings)`` adds all of it to a Flask app; ``create_app`` in
+``openbroker_aliyun.app`` is the usual way to get one.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from openbroker_aliyun.api import access_log, auth, body, errors, health, identity, routes, version
+from openbroker_aliyun.api.extension import KEY, ApiState
+from openbroker_aliyun.config import BrokerSettings
+from openbroker_aliyun.engine.protocol import BrokerEngine
+
+__all__ = ["install_api"]
+
+
+def install_api(app: Flask, engine: BrokerEngine, settings: BrokerSettings) -> None:
+    """Add the OSB API and the health endpoints, serving ``engine``, to ``app``."""
+    app.extensions[KEY] = ApiState.for_engine(engine)
+    # Hooks run in the order installed: the request state first, then authentication
+    # (a 401 before anything else), then the version header, identities and body.
+    access_log.install(app)
+    auth.install(app, settings.credentials)
+    version.install(app)
+    identity.install(app)
+    body.install(app, settings.max_body_bytes)
+    errors.install(app)
+    routes.install(app)
+    health.install(app)

@@ -1,0 +1,162 @@
+"""HTTP benchmark: GET /v2/catalog and GET last_operation, ours vs openbrokerapi vs raw WSGI.
+
+Run (needs ``wrk``: ``apt-get install -y wrk``)::
+
+    .venv/bin/python benchmarks/http_throughput.py [--seconds 10] [--rounds 3] [--connections 16]
+
+All three apps run under gunicorn with the same settings (2 gthread workers, 4 threads)
+on 127.0.0.1, one at a time, while wrk loads them. Rounds are interleaved so that the
+noise of a shared machine hits every app alike; the table reports the median round and
+the ratios, which are what docs/performance.md compares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_apps import PASSWORD, USERNAME  # noqa: E402
+
+INSTANCE = "bench-instance"
+APPS = {"ours": "ours()", "openbrokerapi": "openbrokerapi_app()", "raw WSGI": "raw()"}
+ENDPOINTS = {"catalog": "/v2/catalog", "last_operation": f"/v2/service_instances/{INSTANCE}/last_operation"}
+AUTH = "Basic " + base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
+HEADERS = {"X-Broker-API-Version": "2.17", "Authorization": AUTH}
+
+
+@dataclass
+class Result:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def prepare_state(state_url: str, key: str) -> None:
+    """Provision the instance whose last_operation is polled, through our own app."""
+    from benchmarks.bench_apps import ours
+
+    os.environ["BENCH_STATE_URL"], os.environ["BENCH_KEY"] = state_url, key
+    client = ours().test_client()
+    service = client.get("/v2/catalog", headers=HEADERS).get_json()["services"][0]
+    body = {"service_id": service["id"], "plan_id": service["plans"][0]["id"]}
+    body |= {"organization_guid": "org", "space_guid": "space"}
+    response = client.put(f"/v2/service_instances/{INSTANCE}", json=body, headers=HEADERS)
+    if response.status_code not in (200, 201, 202):
+        raise SystemExit(
+            f"could not provision the benchmark instance: {response.status_code} {response.data!r}"
+        )
+
+
+@contextmanager
+def gunicorn(app: str, env: dict[str, str]) -> Iterator[str]:
+    port = free_port()
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "--workers", "2", "--worker-class", "gthread", "--threads", "4",
+        "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+        f"benchmarks.bench_apps:{app}",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(url + ENDPOINTS["catalog"], headers=HEADERS, timeout=5)
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise SystemExit(f"{app} did not start") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(url: str, seconds: int, connections: int) -> Result:
+    headers = [arg for name, value in HEADERS.items() for arg in ("-H", f"{name}: {value}")]
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", *headers, url]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    if "Non-2xx or 3xx responses" in out:
+        raise SystemExit(f"{url} answered errors under load:\n{out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    return Result(rps, p50, p99)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+
+    from openbroker_aliyun.store.encryption import generate_key
+
+    workdir = tempfile.mkdtemp(prefix="bench-")
+    state_url, key = f"sqlite:///{workdir}/state.db", generate_key()
+    prepare_state(state_url, key)
+    env = {**os.environ, "BENCH_STATE_URL": state_url, "BENCH_KEY": key, "PYTHONPATH": str(ROOT)}
+
+    results: dict[tuple[str, str], list[Result]] = {}
+    for round_number in range(1, args.rounds + 1):
+        for name, app in APPS.items():
+            with ExitStack() as stack:
+                url = stack.enter_context(gunicorn(app, env))
+                for endpoint, path in ENDPOINTS.items():
+                    check = requests.get(url + path, headers=HEADERS, timeout=5)
+                    if check.status_code != 200:
+                        raise SystemExit(f"{name} {path}: {check.status_code} {check.text}")
+                    run_wrk(url + path, 2, args.connections)  # warm-up
+                    result = run_wrk(url + path, args.seconds, args.connections)
+                    results.setdefault((name, endpoint), []).append(result)
+                    print(f"round {round_number} {name:14} {endpoint:15} {result.rps:9.0f} req/s "
+                          f"p50 {result.p50_ms:6.2f} ms p99 {result.p99_ms:6.2f} ms", flush=True)  # fmt: skip
+
+    print("\n| endpoint | app | req/s | p50 ms | p99 ms | ours ÷ this (req/s) |")
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    for endpoint in ENDPOINTS:
+        ours_rps = statistics.median(r.rps for r in results[("ours", endpoint)])
+        for name in APPS:
+            runs = results[(name, endpoint)]
+            rps = statistics.median(r.rps for r in runs)
+            p50 = statistics.median(r.p50_ms for r in runs)
+            p99 = statistics.median(r.p99_ms for r in runs)
+            print(f"| {endpoint} | {name} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {ours_rps / rps:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""What the API keeps per Flask app: the engine and the serialised catalog."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from flask import current_app
+
+from openbroker_aliyun.engine.protocol import BrokerEngine
+
+KEY = "openbroker_aliyun.api"
+
+
+@dataclass(frozen=True)
+class ApiState:
+    engine: BrokerEngine
+    catalog_body: bytes
+    # Strong ETag from the serialised bytes; Last-Modified is when this app was built.
+    catalog_etag: str
+    catalog_since: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+
+    @classmethod
+    def for_engine(cls, engine: BrokerEngine) -> ApiState:
+        body = engine.catalog_json()
+        return cls(engine=engine, catalog_body=body, catalog_etag=hashlib.sha256(body).hexdigest())
+
+
+def api_state() -> ApiState:
+    """The state of the current app's API."""
+    return current_app.extensions[KEY]

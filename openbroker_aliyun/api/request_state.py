@@ -1,0 +1,64 @@
+"""What the middleware learns about the current request, kept for handlers and the log."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import g, request
+
+from openbroker_aliyun.domain import OriginatingIdentity, RequestInfo
+
+OSB_PREFIX = "/v2"
+
+
+@dataclass
+class RequestState:
+    """Per-request facts: filled by the middleware, read by handlers, the log and errors."""
+
+    request_id: str
+    request_identity: str | None = None
+    vcap_request_id: str | None = None
+    api_version: str | None = None
+    originating_identity: OriginatingIdentity | None = None
+    instance_id: str | None = None
+    binding_id: str | None = None
+    operation: str | None = None
+    body: dict[str, Any] | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+    def info(self, accepts_incomplete: bool = False) -> RequestInfo:
+        """The ``RequestInfo`` handed to the engine."""
+        return RequestInfo(
+            api_version=self.api_version or RequestInfo.api_version,
+            originating_identity=self.originating_identity,
+            request_identity=self.request_identity,
+            accepts_incomplete=accepts_incomplete,
+        )
+
+
+def begin_request() -> None:
+    """First hook of every request: start the clock and read the correlation headers."""
+    identity = request.headers.get("X-Broker-API-Request-Identity") or None
+    g.osb = RequestState(
+        # Our own id when the platform sends none, so a 500 can still point at the log line.
+        request_id=identity or uuid.uuid4().hex,
+        request_identity=identity,
+        vcap_request_id=request.headers.get("X-VCAP-Request-ID") or None,
+    )
+
+
+def current() -> RequestState:
+    """The current request's state (created on demand if the first hook did not run)."""
+    state = g.get("osb")
+    if state is None:
+        begin_request()
+        state = g.osb
+    return state
+
+
+def is_osb_request() -> bool:
+    """Whether the request is for the OSB API (auth and the version header apply)."""
+    return request.path == OSB_PREFIX or request.path.startswith(OSB_PREFIX + "/")

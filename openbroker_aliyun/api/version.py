@@ -1,0 +1,38 @@
+"""The ``X-Broker-API-Version`` header: required on every OSB request, 2.13 to 2.17."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask, request
+
+from openbroker_aliyun.api import request_state
+from openbroker_aliyun.errors import PreconditionFailed
+
+HEADER = "X-Broker-API-Version"
+MIN_VERSION = (2, 13)
+MAX_VERSION = (2, 17)
+SUPPORTED = f"{MIN_VERSION[0]}.{MIN_VERSION[1]}-{MAX_VERSION[0]}.{MAX_VERSION[1]}"
+
+_FORMAT = re.compile(r"(\d{1,4})\.(\d{1,4})")
+
+
+def check_version() -> None:
+    """Reject OSB requests whose version header is missing, malformed or unsupported (412)."""
+    if not request_state.is_osb_request():
+        return
+    value = request.headers.get(HEADER, "").strip()
+    if not value:
+        raise PreconditionFailed(f"The {HEADER} header is required; supported: {SUPPORTED}.")
+    match = _FORMAT.fullmatch(value)
+    if match is None:
+        raise PreconditionFailed(f"The {HEADER} header must be MAJOR.MINOR; supported: {SUPPORTED}.")
+    version = (int(match.group(1)), int(match.group(2)))
+    if not MIN_VERSION <= version <= MAX_VERSION:
+        raise PreconditionFailed(f"OSB API version {value} is not supported; supported: {SUPPORTED}.")
+    request_state.current().api_version = value
+
+
+def install(app: Flask) -> None:
+    """Check the version header on every /v2 route."""
+    app.before_request(check_version)
