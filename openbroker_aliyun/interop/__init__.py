@@ -1,1 +1,1 @@
-"""interop."""
+"""Bridges to other broker frameworks: ``openbrokerapi`` (``OpenBrokerAPIAdapter``)."""
