@@ -77,10 +77,15 @@ class ServiceBroker:
     ``async_operations`` names the operations that may take long: those answer 202 and
     run in the background, and need ``accepts_incomplete=true`` from the platform. The
     others run inline during the request and must return ``Done``/``Bound`` at once.
+
+    ``requires_app``: set it to True when a binding needs an application (credentials
+    tied to an app); a bind without ``bind_resource.app_guid`` (or the deprecated
+    top-level ``app_guid``) is then answered 422 ``RequiresApp``.
     """
 
     catalog: Catalog
     async_operations: frozenset[OperationKind] = frozenset()
+    requires_app: bool = False
 
     def is_async(self, kind: OperationKind, plan: Plan, accepts_incomplete: bool) -> bool:
         """Whether this operation runs asynchronously (answering 202)."""

@@ -1,1 +1,33 @@
-"""store."""
+"""The state store: instances, bindings and operations in SQLite, PostgreSQL or MySQL.
+
+``Store.open(url, encryption_keys=[...])`` connects and migrates the schema (alembic,
+safe when several processes start together); secrets are encrypted at rest and
+``Store.rotate_keys()`` re-encrypts them with the first key.
+"""
+
+from openbroker_aliyun.store.encryption import FieldCipher, generate_key
+from openbroker_aliyun.store.errors import DecryptionError, StoreConfigError, StoreError
+from openbroker_aliyun.store.rows import (
+    BindingStatus,
+    InstanceStatus,
+    StoredBinding,
+    StoredInstance,
+    StoredOperation,
+)
+from openbroker_aliyun.store.store import RotationReport, Store, Transaction
+
+__all__ = [
+    "BindingStatus",
+    "DecryptionError",
+    "FieldCipher",
+    "InstanceStatus",
+    "RotationReport",
+    "Store",
+    "StoreConfigError",
+    "StoreError",
+    "StoredBinding",
+    "StoredInstance",
+    "StoredOperation",
+    "Transaction",
+    "generate_key",
+]

@@ -1,0 +1,226 @@
+"""Rows to domain objects and back: the one place that knows both shapes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from openbroker_aliyun.domain import (
+    BindingRecord,
+    Context,
+    InstanceMetadata,
+    InstanceRecord,
+    OperationKind,
+    OperationState,
+    OriginatingIdentity,
+    RequestInfo,
+)
+from openbroker_aliyun.store.encryption import FieldCipher
+from openbroker_aliyun.store.rows import (
+    BindingStatus,
+    InstanceStatus,
+    StoredBinding,
+    StoredInstance,
+    StoredOperation,
+)
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _load(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def info_to_json(info: RequestInfo) -> dict[str, Any]:
+    identity = info.originating_identity
+    return {
+        "api_version": info.api_version,
+        "originating_identity": (
+            {"platform": identity.platform, "value": dict(identity.value)} if identity else None
+        ),
+        "request_identity": info.request_identity,
+        "accepts_incomplete": info.accepts_incomplete,
+    }
+
+
+def info_from_json(data: Mapping[str, Any]) -> RequestInfo:
+    identity = data.get("originating_identity")
+    return RequestInfo(
+        api_version=data.get("api_version", "2.17"),
+        originating_identity=(
+            OriginatingIdentity(platform=identity["platform"], value=identity["value"]) if identity else None
+        ),
+        request_identity=data.get("request_identity"),
+        accepts_incomplete=bool(data.get("accepts_incomplete", False)),
+    )
+
+
+class RowMapper:
+    """Maps rows of the three tables, sealing and opening the secret columns."""
+
+    def __init__(self, cipher: FieldCipher) -> None:
+        self.cipher = cipher
+
+    # -- instances -------------------------------------------------------------------
+
+    def instance_values(self, stored: StoredInstance) -> dict[str, Any]:
+        record = stored.record
+        return {
+            "id": record.id,
+            "service_id": record.service_id,
+            "plan_id": record.plan_id,
+            "status": str(stored.status),
+            "operation_id": stored.operation_id,
+            "parameters": self.cipher.seal(record.parameters),
+            "details": self.cipher.seal(record.details),
+            "context": _dump(dict(record.context.raw)),
+            "organization_guid": record.organization_guid,
+            "space_guid": record.space_guid,
+            "maintenance_info_version": record.maintenance_info_version,
+            "dashboard_url": record.dashboard_url,
+            "metadata": _dump(
+                {"labels": dict(record.metadata.labels), "attributes": dict(record.metadata.attributes)}
+            ),
+            "created_at": stored.created_at,
+            "updated_at": stored.updated_at,
+            "provisioned_at": stored.provisioned_at,
+            "deleted_at": stored.deleted_at,
+        }
+
+    def instance(self, row: Mapping[Any, Any]) -> StoredInstance:
+        where = f"instance {row['id']!r}"
+        metadata = _load(row["metadata"]) or {}
+        record = InstanceRecord(
+            id=row["id"],
+            service_id=row["service_id"],
+            plan_id=row["plan_id"],
+            parameters=self.cipher.open(row["parameters"], f"osb_instances.parameters of {where}"),
+            context=Context(raw=_load(row["context"]) or {}),
+            organization_guid=row["organization_guid"],
+            space_guid=row["space_guid"],
+            maintenance_info_version=row["maintenance_info_version"],
+            dashboard_url=row["dashboard_url"],
+            metadata=InstanceMetadata(
+                labels=metadata.get("labels") or {}, attributes=metadata.get("attributes") or {}
+            ),
+            details=self.cipher.open(row["details"], f"osb_instances.details of {where}"),
+        )
+        return StoredInstance(
+            record=record,
+            status=InstanceStatus(row["status"]),
+            operation_id=row["operation_id"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            provisioned_at=row["provisioned_at"],
+            deleted_at=row["deleted_at"],
+        )
+
+    # -- bindings --------------------------------------------------------------------
+
+    def binding_values(self, stored: StoredBinding) -> dict[str, Any]:
+        record = stored.record
+        return {
+            "instance_id": record.instance_id,
+            "id": record.id,
+            "service_id": record.service_id,
+            "plan_id": record.plan_id,
+            "status": str(stored.status),
+            "operation_id": stored.operation_id,
+            "parameters": self.cipher.seal(record.parameters),
+            "details": self.cipher.seal(record.details),
+            "result": None if stored.result is None else self.cipher.seal(stored.result),
+            "context": _dump(dict(record.context.raw)),
+            "bind_resource": _dump(record.bind_resource),
+            "app_guid": record.app_guid,
+            "predecessor_binding_id": record.predecessor_binding_id,
+            "created_at": stored.created_at,
+            "updated_at": stored.updated_at,
+            "bound_at": stored.bound_at,
+            "deleted_at": stored.deleted_at,
+        }
+
+    def binding(self, row: Mapping[Any, Any]) -> StoredBinding:
+        where = f"binding {row['id']!r} of instance {row['instance_id']!r}"
+        record = BindingRecord(
+            id=row["id"],
+            instance_id=row["instance_id"],
+            service_id=row["service_id"],
+            plan_id=row["plan_id"],
+            parameters=self.cipher.open(row["parameters"], f"osb_bindings.parameters of {where}"),
+            context=Context(raw=_load(row["context"]) or {}),
+            bind_resource=_load(row["bind_resource"]) or {},
+            app_guid=row["app_guid"],
+            predecessor_binding_id=row["predecessor_binding_id"],
+            details=self.cipher.open(row["details"], f"osb_bindings.details of {where}"),
+        )
+        result = row["result"]
+        return StoredBinding(
+            record=record,
+            status=BindingStatus(row["status"]),
+            operation_id=row["operation_id"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            result=None if result is None else self.cipher.open(result, f"osb_bindings.result of {where}"),
+            bound_at=row["bound_at"],
+            deleted_at=row["deleted_at"],
+        )
+
+    # -- operations ------------------------------------------------------------------
+
+    def operation_values(self, op: StoredOperation) -> dict[str, Any]:
+        return {
+            "id": op.id,
+            "instance_id": op.instance_id,
+            "binding_id": op.binding_id,
+            "kind": str(op.kind),
+            "state": str(op.state),
+            "plan_id": op.plan_id,
+            "previous_plan_id": op.previous_plan_id,
+            "parameters": self.cipher.seal(op.parameters),
+            "context": None if op.context is None else _dump(op.context),
+            "maintenance_info_version": op.maintenance_info_version,
+            "info": _dump(info_to_json(op.info)),
+            "description": op.description,
+            "instance_usable": op.instance_usable,
+            "update_repeatable": op.update_repeatable,
+            "attempt": op.attempt,
+            "failures": op.failures,
+            "retry_after": op.retry_after,
+            "started_at": op.started_at,
+            "updated_at": op.updated_at,
+            "finished_at": op.finished_at,
+            "next_run_at": op.next_run_at,
+            "lease_owner": op.lease_owner,
+            "lease_expires_at": op.lease_expires_at,
+        }
+
+    def operation(self, row: Mapping[Any, Any]) -> StoredOperation:
+        return StoredOperation(
+            id=row["id"],
+            instance_id=row["instance_id"],
+            binding_id=row["binding_id"],
+            kind=OperationKind(row["kind"]),
+            state=OperationState(row["state"]),
+            plan_id=row["plan_id"],
+            previous_plan_id=row["previous_plan_id"],
+            parameters=self.cipher.open(
+                row["parameters"], f"osb_operations.parameters of operation {row['id']!r}"
+            ),
+            context=_load(row["context"]),
+            maintenance_info_version=row["maintenance_info_version"],
+            info=info_from_json(_load(row["info"]) or {}),
+            description=row["description"],
+            instance_usable=row["instance_usable"],
+            update_repeatable=row["update_repeatable"],
+            attempt=row["attempt"],
+            failures=row["failures"],
+            retry_after=row["retry_after"],
+            started_at=row["started_at"],
+            updated_at=row["updated_at"],
+            finished_at=row["finished_at"],
+            next_run_at=row["next_run_at"],
+            lease_owner=row["lease_owner"],
+            lease_expires_at=row["lease_expires_at"],
+        )

@@ -1,0 +1,471 @@
+"""The state store: instances, bindings and operations in a SQL database.
+
+``Store.transact(fn)`` runs ``fn(tx)`` in one database transaction and repeats it when
+the database says a repeat can succeed (two requests inserting the same id at once, a
+deadlock): the engine's decisions are written as such functions, reading with
+``lock=True`` what they are about to change. Every mutating path locks the instance row
+first, which serialises everything that happens to one instance and its bindings.
+
+The background driver's calls (``due_operations``, ``claim``, ``renew``, ``release``) are
+single conditional statements, so that no two processes ever hold one operation.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Iterable, Sequence, TypeVar
+
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import DBAPIError
+
+from openbroker_aliyun.domain import OperationState
+from openbroker_aliyun.store.database import is_retryable, make_engine
+from openbroker_aliyun.store.encryption import FieldCipher
+from openbroker_aliyun.store.mapping import RowMapper
+from openbroker_aliyun.store.migrate import upgrade_to_head
+from openbroker_aliyun.store.rows import (
+    BindingStatus,
+    InstanceStatus,
+    StoredBinding,
+    StoredInstance,
+    StoredOperation,
+)
+from openbroker_aliyun.store.tables import ENCRYPTED_COLUMNS, bindings, instances, operations
+
+log = logging.getLogger("openbroker_aliyun.store")
+
+T = TypeVar("T")
+
+_IN_PROGRESS = str(OperationState.IN_PROGRESS)
+# Bounded: a transaction that keeps colliding after this many tries reports the error.
+_TRANSACTION_ATTEMPTS = 6
+_PURGE_BATCH = 500
+
+
+class Transaction:
+    """Reads and writes inside one database transaction (see ``Store.transact``)."""
+
+    def __init__(self, connection: Connection, mapper: RowMapper) -> None:
+        self._conn = connection
+        self._map = mapper
+
+    @property
+    def connection(self) -> Connection:
+        """The transaction's connection, for statements this class does not offer."""
+        return self._conn
+
+    # -- reads -----------------------------------------------------------------------
+
+    def instance(self, instance_id: str, *, lock: bool = False) -> StoredInstance | None:
+        query = select(instances).where(instances.c.id == instance_id)
+        row = self._conn.execute(query.with_for_update() if lock else query).mappings().first()
+        return None if row is None else self._map.instance(row)
+
+    def binding(self, instance_id: str, binding_id: str, *, lock: bool = False) -> StoredBinding | None:
+        query = select(bindings).where(bindings.c.instance_id == instance_id, bindings.c.id == binding_id)
+        row = self._conn.execute(query.with_for_update() if lock else query).mappings().first()
+        return None if row is None else self._map.binding(row)
+
+    def operation(self, operation_id: str, *, lock: bool = False) -> StoredOperation | None:
+        query = select(operations).where(operations.c.id == operation_id)
+        row = self._conn.execute(query.with_for_update() if lock else query).mappings().first()
+        return None if row is None else self._map.operation(row)
+
+    def bindings_of(self, instance_id: str) -> list[StoredBinding]:
+        query = select(bindings).where(bindings.c.instance_id == instance_id).order_by(bindings.c.id)
+        return [self._map.binding(row) for row in self._conn.execute(query).mappings()]
+
+    def busy_binding_ids(self, instance_id: str) -> list[str]:
+        """Bindings of the instance with a bind or unbind in flight."""
+        query = select(bindings.c.id).where(
+            bindings.c.instance_id == instance_id,
+            bindings.c.status.in_([str(BindingStatus.BINDING), str(BindingStatus.UNBINDING)]),
+        )
+        return list(self._conn.execute(query).scalars())
+
+    def leased_elsewhere(
+        self, instance_id: str, binding_id: str | None, operation_id: str, now: datetime
+    ) -> bool:
+        """True when a step that excludes this operation's holds a live lease.
+
+        An instance operation excludes every other operation of the instance and its
+        bindings; a binding operation excludes the instance's own operations and the
+        other operations of the same binding (bindings of one instance go in parallel).
+        """
+        query = select(func.count()).where(
+            operations.c.instance_id == instance_id,
+            operations.c.id != operation_id,
+            operations.c.lease_owner.is_not(None),
+            operations.c.lease_expires_at > now,
+        )
+        if binding_id is not None:
+            query = query.where(or_(operations.c.binding_id.is_(None), operations.c.binding_id == binding_id))
+        return bool(self._conn.execute(query).scalar())
+
+    # -- writes ----------------------------------------------------------------------
+
+    def renew_lease(self, operation_id: str, owner: str, until: datetime) -> bool:
+        """Extend this owner's lease of the operation; False when the owner lost it."""
+        statement = (
+            update(operations)
+            .where(operations.c.id == operation_id, operations.c.lease_owner == owner)
+            .values(lease_expires_at=until)
+        )
+        return self._conn.execute(statement).rowcount == 1
+
+    def add_instance(self, stored: StoredInstance) -> None:
+        self._conn.execute(insert(instances).values(self._map.instance_values(stored)))
+
+    def save_instance(self, stored: StoredInstance) -> None:
+        values = self._map.instance_values(stored)
+        del values["id"]
+        self._conn.execute(update(instances).where(instances.c.id == stored.id).values(values))
+
+    def remove_instance(self, instance_id: str) -> None:
+        self._conn.execute(delete(operations).where(operations.c.instance_id == instance_id))
+        self._conn.execute(delete(bindings).where(bindings.c.instance_id == instance_id))
+        self._conn.execute(delete(instances).where(instances.c.id == instance_id))
+
+    def add_binding(self, stored: StoredBinding) -> None:
+        self._conn.execute(insert(bindings).values(self._map.binding_values(stored)))
+
+    def save_binding(self, stored: StoredBinding) -> None:
+        values = self._map.binding_values(stored)
+        del values["instance_id"], values["id"]
+        self._conn.execute(
+            update(bindings)
+            .where(bindings.c.instance_id == stored.record.instance_id, bindings.c.id == stored.id)
+            .values(values)
+        )
+
+    def remove_binding(self, instance_id: str, binding_id: str) -> None:
+        self._conn.execute(
+            delete(operations).where(
+                operations.c.instance_id == instance_id, operations.c.binding_id == binding_id
+            )
+        )
+        self._conn.execute(
+            delete(bindings).where(bindings.c.instance_id == instance_id, bindings.c.id == binding_id)
+        )
+
+    def add_operation(self, op: StoredOperation) -> None:
+        self._conn.execute(insert(operations).values(self._map.operation_values(op)))
+
+    def save_operation(self, op: StoredOperation) -> None:
+        values = self._map.operation_values(op)
+        del values["id"]
+        self._conn.execute(update(operations).where(operations.c.id == op.id).values(values))
+
+    def remove_operation(self, operation_id: str) -> None:
+        self._conn.execute(delete(operations).where(operations.c.id == operation_id))
+
+    def mark_bindings_deleted(self, instance_id: str, now: datetime) -> None:
+        """Tombstone every binding of the instance (on deprovision)."""
+        self._conn.execute(
+            update(bindings)
+            .where(bindings.c.instance_id == instance_id, bindings.c.status != str(BindingStatus.DELETED))
+            .values(status=str(BindingStatus.DELETED), deleted_at=now, updated_at=now)
+        )
+
+
+@dataclass(frozen=True)
+class RotationReport:
+    """What ``Store.rotate_keys`` did."""
+
+    rewritten: int
+    already_current: int
+
+
+class Store:
+    """The state store. Build it with ``Store.open``; share one per process."""
+
+    def __init__(self, engine: Engine, cipher: FieldCipher) -> None:
+        self.engine = engine
+        self.cipher = cipher
+        self._map = RowMapper(cipher)
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        *,
+        encryption_keys: Sequence[str] = (),
+        allow_plaintext: bool = False,
+        migrate: bool = True,
+        pool_size: int = 10,
+        max_overflow: int = 20,
+    ) -> Store:
+        """Connect to the store at ``url`` and bring its schema to the newest revision.
+
+        ``encryption_keys``: Fernet keys, the first encrypts and all decrypt. Without a key
+        the store refuses to start unless ``allow_plaintext=True`` (``StoreConfigError``).
+        """
+        cipher = FieldCipher(encryption_keys, allow_plaintext=allow_plaintext)
+        engine = make_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+        try:
+            if migrate:
+                upgrade_to_head(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, cipher)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    # -- transactions ----------------------------------------------------------------
+
+    def transact(self, fn: Callable[[Transaction], T]) -> T:
+        """Run ``fn`` in a transaction, repeating it (bounded) on retryable errors.
+
+        ``fn`` must have no effect outside the database: it may run more than once.
+        """
+        for attempt in range(1, _TRANSACTION_ATTEMPTS + 1):
+            try:
+                with self.engine.begin() as connection:
+                    return fn(Transaction(connection, self._map))
+            except DBAPIError as error:
+                if attempt == _TRANSACTION_ATTEMPTS or not is_retryable(error):
+                    raise
+                # Let the other transaction finish before trying again.
+                time.sleep(0.005 * attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def ping(self) -> bool:
+        """True when the database answers."""
+        try:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except DBAPIError:
+            return False
+        return True
+
+    # -- the driver's statements -----------------------------------------------------
+
+    def due_operations(self, now: datetime, limit: int) -> list[str]:
+        """Ids of operations in progress, due, and not leased (or with an expired lease)."""
+        query = select(operations.c.id).where(_due(now)).order_by(operations.c.next_run_at).limit(limit)
+        with self.engine.connect() as connection:
+            return list(connection.execute(query).scalars())
+
+    def claim_due(self, owner: str, now: datetime, until: datetime, limit: int) -> list[str]:
+        """Take the leases of up to ``limit`` due operations; returns the ids this call got.
+
+        One conditional UPDATE over the due ids: when drivers race for the same rows, the
+        database lets each row match for one of them only.
+        """
+        due = _due(now)
+
+        def take(tx: Transaction) -> list[str]:
+            connection = tx.connection
+            ids = list(
+                connection.execute(
+                    select(operations.c.id).where(due).order_by(operations.c.next_run_at).limit(limit)
+                ).scalars()
+            )
+            if not ids:
+                return []
+            connection.execute(
+                update(operations)
+                .where(operations.c.id.in_(ids), due)
+                .values(lease_owner=owner, lease_expires_at=until)
+            )
+            mine = select(operations.c.id).where(
+                operations.c.id.in_(ids),
+                operations.c.lease_owner == owner,
+                operations.c.lease_expires_at == until,
+            )
+            return list(connection.execute(mine).scalars())
+
+        return self.transact(take)
+
+    def claim(self, operation_id: str, owner: str, now: datetime, until: datetime) -> bool:
+        """Take the lease of a due operation; True when this call got it.
+
+        One conditional UPDATE: when two drivers race, the database lets one match.
+        """
+        statement = (
+            update(operations)
+            .where(operations.c.id == operation_id, _due(now))
+            .values(lease_owner=owner, lease_expires_at=until)
+        )
+        with self.engine.begin() as connection:
+            return connection.execute(statement).rowcount == 1
+
+    def take_lease(self, operation_id: str, owner: str, now: datetime, until: datetime) -> bool:
+        """Take the lease of an operation whatever its schedule (an inline step)."""
+        statement = (
+            update(operations)
+            .where(
+                operations.c.id == operation_id,
+                or_(operations.c.lease_owner.is_(None), operations.c.lease_expires_at <= now),
+            )
+            .values(lease_owner=owner, lease_expires_at=until)
+        )
+        with self.engine.begin() as connection:
+            return connection.execute(statement).rowcount == 1
+
+    def renew(self, owner: str, operation_ids: Iterable[str], until: datetime) -> int:
+        """Extend the leases this owner holds; returns how many it still holds."""
+        ids = list(operation_ids)
+        if not ids:
+            return 0
+        statement = (
+            update(operations)
+            .where(operations.c.id.in_(ids), operations.c.lease_owner == owner)
+            .values(lease_expires_at=until)
+        )
+        with self.engine.begin() as connection:
+            return connection.execute(statement).rowcount
+
+    def release(self, operation_id: str, owner: str, *, next_run_at: datetime | None = None) -> None:
+        """Give a lease back without stepping (optionally moving the next run)."""
+        values: dict[str, Any] = {"lease_owner": None, "lease_expires_at": None}
+        if next_run_at is not None:
+            values["next_run_at"] = next_run_at
+        statement = (
+            update(operations)
+            .where(operations.c.id == operation_id, operations.c.lease_owner == owner)
+            .values(values)
+        )
+        with self.engine.begin() as connection:
+            connection.execute(statement)
+
+    # -- housekeeping ----------------------------------------------------------------
+
+    def purge(self, before: datetime) -> int:
+        """Delete tombstones (and finished operations) older than ``before``; returns rows.
+
+        Keeps every resource's current operation, so last_operation answers until the
+        resource itself is purged.
+        """
+        removed = 0
+        with self.engine.begin() as connection:
+            gone = list(
+                connection.execute(
+                    select(instances.c.id)
+                    .where(instances.c.status == str(InstanceStatus.DELETED), instances.c.deleted_at < before)
+                    .limit(_PURGE_BATCH)
+                ).scalars()
+            )
+            if gone:
+                removed += connection.execute(
+                    delete(operations).where(operations.c.instance_id.in_(gone))
+                ).rowcount
+                removed += connection.execute(
+                    delete(bindings).where(bindings.c.instance_id.in_(gone))
+                ).rowcount
+                removed += connection.execute(delete(instances).where(instances.c.id.in_(gone))).rowcount
+            dead_bindings = connection.execute(
+                select(bindings.c.instance_id, bindings.c.id)
+                .where(bindings.c.status == str(BindingStatus.DELETED), bindings.c.deleted_at < before)
+                .limit(_PURGE_BATCH)
+            ).all()
+            for instance_id, binding_id in dead_bindings:
+                removed += connection.execute(
+                    delete(operations).where(
+                        operations.c.instance_id == instance_id, operations.c.binding_id == binding_id
+                    )
+                ).rowcount
+                removed += connection.execute(
+                    delete(bindings).where(bindings.c.instance_id == instance_id, bindings.c.id == binding_id)
+                ).rowcount
+            current = select(instances.c.operation_id).where(instances.c.operation_id.is_not(None))
+            current_b = select(bindings.c.operation_id).where(bindings.c.operation_id.is_not(None))
+            old_ops = list(
+                connection.execute(
+                    select(operations.c.id)
+                    .where(
+                        operations.c.state != _IN_PROGRESS,
+                        operations.c.finished_at < before,
+                        operations.c.id.not_in(current),
+                        operations.c.id.not_in(current_b),
+                    )
+                    .limit(_PURGE_BATCH)
+                ).scalars()
+            )
+            if old_ops:
+                removed += connection.execute(delete(operations).where(operations.c.id.in_(old_ops))).rowcount
+        return removed
+
+    def rotate_keys(self) -> RotationReport:
+        """Re-encrypt every secret value with the first configured key.
+
+        Values written in clear text (``allow_plaintext``) are encrypted too. Run it after
+        putting a new key first in every process's configuration; afterwards the old key
+        can be dropped. Each row is rewritten only if nobody changed it meanwhile (and is
+        then read again), so the broker may keep running.
+        """
+        rewritten = current = 0
+        for table, key_names, column_names in ENCRYPTED_COLUMNS:
+            keys = [table.c[name] for name in key_names]
+            cols = [table.c[name] for name in column_names]
+            last: tuple[Any, ...] | None = None
+            while True:
+                with self.engine.connect() as connection:
+                    query = select(*keys, *cols).order_by(*keys).limit(_PURGE_BATCH)
+                    if last is not None:
+                        query = query.where(_after(keys, last))
+                    rows = connection.execute(query).all()
+                if not rows:
+                    break
+                for row in rows:
+                    key_values = tuple(row[: len(keys)])
+                    done, same = self._rotate_row(table.name, keys, cols, key_values)
+                    rewritten += done
+                    current += same
+                last = tuple(rows[-1][: len(keys)])
+        log.info("encryption keys rotated", extra={"rewritten": rewritten, "already_current": current})
+        return RotationReport(rewritten=rewritten, already_current=current)
+
+    def _rotate_row(
+        self, table: str, keys: list[Any], cols: list[Any], key_values: tuple[Any, ...]
+    ) -> tuple[int, int]:
+        key_clause = and_(*(column == value for column, value in zip(keys, key_values, strict=True)))
+        where = f"{table} row {'/'.join(repr(value) for value in key_values)}"
+        for _attempt in range(_TRANSACTION_ATTEMPTS):
+            with self.engine.begin() as connection:
+                row = connection.execute(select(*cols).where(key_clause)).first()
+                if row is None:
+                    return 0, 0
+                stored = {column.name: value for column, value in zip(cols, row, strict=True)}
+                changes: dict[str, str] = {}
+                for name, value in stored.items():
+                    if value is None:
+                        continue
+                    new = self.cipher.reseal(value, f"{table}.{name} of {where}")
+                    if new is not None:
+                        changes[name] = new
+                same = sum(1 for value in stored.values() if value is not None) - len(changes)
+                if not changes:
+                    return 0, same
+                # Compare-and-set: when a writer changed the row meanwhile, read it again.
+                table_ = keys[0].table
+                unchanged = and_(*(table_.c[name] == stored[name] for name in changes))
+                matched = connection.execute(
+                    update(table_).where(key_clause, unchanged).values(changes)
+                ).rowcount
+                if matched == 1:
+                    return len(changes), same
+        return 0, 0
+
+
+def _due(now: datetime) -> Any:
+    """Operations in progress, due, and not leased (or with an expired lease)."""
+    return and_(
+        operations.c.state == _IN_PROGRESS,
+        operations.c.next_run_at <= now,
+        or_(operations.c.lease_owner.is_(None), operations.c.lease_expires_at <= now),
+    )
+
+
+def _after(keys: list[Any], last: tuple[Any, ...]) -> Any:
+    """Keyset pagination: rows whose key sorts after ``last``."""
+    if len(keys) == 1:
+        return keys[0] > last[0]
+    first, second = keys
+    return or_(first > last[0], and_(first == last[0], second > last[1]))
