@@ -12,7 +12,7 @@ import psycopg
 import pymysql
 import pytest
 import redis
-from conftest import MYSQL_HOST, MYSQL_PORT, PG_HOST, PG_PORT, REDIS_HOST, REDIS_PORT, unique_name
+from backing_services import MYSQL_HOST, MYSQL_PORT, PG_HOST, PG_PORT, REDIS_HOST, REDIS_PORT, unique_name
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from psycopg import sql
