@@ -1,1 +1,1 @@
-"""backends."""
+"""Real resources behind emulated instances: SQL servers and redis-server children."""
