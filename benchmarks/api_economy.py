@@ -98,7 +98,7 @@ class Admin:
 
 
 class Sampler(threading.Thread):
-    """Once a second: the cumulative calls per action; every half second: who is Running."""
+    """Once a second: the cumulative calls per action, and who is Running."""
 
     def __init__(self, admin: Admin) -> None:
         super().__init__(daemon=True)
@@ -108,16 +108,13 @@ class Sampler(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
-        tick = 0
         while not self.stop.is_set():
             now = time.monotonic()
             for osb_id, status in self.admin.statuses().items():
                 if status == "Running" and osb_id not in self.running_at:
                     self.running_at[osb_id] = now
-            if tick % 2 == 0:
-                self.samples.append((now, Counter(self.admin.calls())))
-            tick += 1
-            self.stop.wait(0.5)
+            self.samples.append((now, Counter(self.admin.calls())))
+            self.stop.wait(max(0.0, now + 1.0 - time.monotonic()))
 
     def calls_between(self, start: float, end: float) -> Counter[str]:
         before = next((c for t, c in reversed(self.samples) if t <= start), Counter())

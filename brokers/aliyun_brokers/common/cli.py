@@ -1,0 +1,255 @@
+"""The command line every Alibaba broker shares: serve for real, or ``--demo``.
+
+``<broker> [--config FILE] [--port N] [--host H] [--state-url URL] [--aliyun-endpoint URL]``
+reads the settings (file, then environment, then these flags), refuses to start with a
+clear message when one is missing or wrong, and serves the broker with gunicorn.
+
+``<broker> --demo`` needs nothing: it starts the Alibaba Cloud emulator in this process,
+keeps the broker's state in SQLite in a temporary folder, generates Basic-auth
+credentials, serves on 127.0.0.1 and prints how to talk to it (curl, and the
+``cf create-service-broker`` line).
+
+A product (RDS, Redis) describes itself with a ``BrokerCommand``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import secrets
+import signal
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TextIO
+
+from aliyun_brokers.common.settings import CloudBrokerSettings
+from openbroker_aliyun.aliyun.port import AliyunPort
+from openbroker_aliyun.broker import ServiceBroker
+from openbroker_aliyun.catalog.validation import CatalogError
+from openbroker_aliyun.config import ConfigError, Credential
+
+if TYPE_CHECKING:
+    from openbroker_aliyun.engine.settings import DriverSettings
+
+__all__ = ["BrokerCommand", "driver_settings", "run"]
+
+# Exit status for a configuration the broker refuses (as sysexits' EX_CONFIG).
+EXIT_CONFIG = 78
+
+
+@dataclass(frozen=True)
+class BrokerCommand:
+    """What a product's console script plugs into ``run``.
+
+    ``build_broker(settings, port)`` makes the plug-in; ``demo_arguments`` adds the
+    product's ``--demo-*`` flags; ``demo_emulator(args)`` returns ``EmulatorConfig``
+    fields for the demo (e.g. backing servers) and ``demo_settings(args)`` settings
+    fields (e.g. features that need those servers).
+    """
+
+    name: str
+    description: str
+    settings_class: type[CloudBrokerSettings]
+    build_broker: Callable[[Any, AliyunPort], ServiceBroker]
+    demo_arguments: Callable[[argparse.ArgumentParser], None] = lambda parser: None
+    demo_emulator: Callable[[argparse.Namespace], dict[str, Any]] = lambda args: {}
+    demo_settings: Callable[[argparse.Namespace], dict[str, Any]] = lambda args: {}
+    broker_name: str = field(default="aliyun")
+
+
+def run(
+    command: BrokerCommand,
+    argv: Sequence[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    out: TextIO | None = None,
+) -> int:
+    """Parse ``argv`` and serve until stopped; returns the exit status."""
+    args = _parser(command).parse_args(argv)
+    environ = os.environ if environ is None else environ
+    out = out or sys.stdout
+    if args.demo:
+        return _demo(command, args, out)
+    try:
+        settings = _settings(command, args, environ)
+        _check_broker(command, settings)
+    except (ConfigError, CatalogError, ValueError) as error:
+        print(f"{command.name}: refusing to start: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    from openbroker_aliyun.serve import serve
+
+    serve(lambda: _app(command, settings), settings)
+    return 0
+
+
+def _parser(command: BrokerCommand) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=command.name,
+        description=command.description,
+        epilog="Every setting can also come from the environment; see docs/configuration.md.",
+    )
+    parser.add_argument("--config", metavar="FILE", help="YAML settings file (the environment wins over it)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: $PORT or 8080; --demo: 8080)")
+    parser.add_argument("--host", help="address to listen on (default: $BROKER_HOST or 0.0.0.0)")
+    parser.add_argument(
+        "--state-url", metavar="URL", help="state store (SQLAlchemy URL; default $BROKER_STATE_URL)"
+    )
+    parser.add_argument(
+        "--aliyun-endpoint", metavar="URL", help="Alibaba Cloud API endpoint override, e.g. an emulator's URL"
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="serve on 127.0.0.1 against an in-process Alibaba Cloud emulator, with throw-away state",
+    )
+    command.demo_arguments(parser)
+    return parser
+
+
+def _settings(
+    command: BrokerCommand, args: argparse.Namespace, environ: Mapping[str, str]
+) -> CloudBrokerSettings:
+    settings = command.settings_class.from_sources(environ, args.config)
+    overrides: dict[str, Any] = {}
+    if args.port is not None:
+        overrides["port"] = args.port
+    if args.host is not None:
+        overrides["host"] = args.host
+    if args.state_url is not None:
+        overrides["state_url"] = args.state_url
+    if args.aliyun_endpoint is not None:
+        overrides["aliyun_endpoint"] = args.aliyun_endpoint
+    return dataclasses.replace(settings, **overrides) if overrides else settings
+
+
+def _port(settings: CloudBrokerSettings) -> AliyunPort:
+    from openbroker_aliyun.aliyun.sdk_client import SdkAliyunClient
+
+    return SdkAliyunClient(settings.aliyun())
+
+
+def _check_broker(command: BrokerCommand, settings: CloudBrokerSettings) -> None:
+    """Build the broker once before forking workers: a bad catalog stops the start."""
+    command.build_broker(settings, _port(settings))
+
+
+def _app(command: BrokerCommand, settings: CloudBrokerSettings) -> Any:
+    from openbroker_aliyun.app import create_app
+
+    broker = command.build_broker(settings, _port(settings))
+    return create_app(broker, settings, driver_settings=driver_settings(settings))
+
+
+def driver_settings(settings: CloudBrokerSettings) -> DriverSettings:
+    """The engine driver's settings: look for due steps often enough to honour ``refresh_seconds``."""
+    from openbroker_aliyun.engine.settings import DriverSettings
+
+    return DriverSettings(
+        poll_interval=min(0.5, settings.refresh_seconds), lease_seconds=settings.lease_seconds
+    )
+
+
+# -- demo --------------------------------------------------------------------------------
+
+
+def _demo(command: BrokerCommand, args: argparse.Namespace, out: TextIO) -> int:
+    from werkzeug.serving import make_server
+
+    from openbroker_aliyun.app import create_app, start_driver, stop_driver
+    from openbroker_aliyun.emulator import EmulatorConfig, EmulatorServer
+    from openbroker_aliyun.logs import configure_logging
+    from openbroker_aliyun.store.encryption import generate_key
+
+    key_id, key_secret = f"demo{secrets.token_hex(4)}", secrets.token_urlsafe(24)
+    emulator = EmulatorServer(
+        EmulatorConfig(
+            access_keys={key_id: key_secret},
+            create_seconds=3.0,
+            modify_seconds=3.0,
+            delete_seconds=2.0,
+            ssl_seconds=1.0,
+            **command.demo_emulator(args),
+        )
+    )
+    emulator_url = emulator.start()
+    state_dir = tempfile.mkdtemp(prefix=f"{command.name}-demo-")
+    username, password = "demo", secrets.token_urlsafe(18)
+    try:
+        settings = command.settings_class(
+            credentials=(Credential(username=username, password=password),),
+            state_url=f"sqlite:///{Path(state_dir) / 'state.db'}",
+            encryption_keys=(generate_key(),),
+            host="127.0.0.1",
+            port=8080 if args.port is None else args.port,
+            access_key_id=key_id,
+            access_key_secret=key_secret,
+            region_id="cn-hangzhou",
+            aliyun_endpoint=emulator_url,
+            broker_id="demo",
+            vpc_id="vpc-demo",
+            vswitch_id="vsw-demo",
+            zone_id="cn-hangzhou-h",
+            security_ips=("127.0.0.1",),
+            refresh_seconds=1.0,
+            **command.demo_settings(args),
+        )
+        configure_logging(settings.log_level)
+        broker = command.build_broker(settings, _port(settings))
+        app = create_app(broker, settings, driver_settings=driver_settings(settings))
+        server = make_server(settings.host, settings.port, app, threaded=True)
+    except Exception:
+        emulator.stop()
+        raise
+    url = f"http://{settings.host}:{server.port}"
+    _print_demo(command, broker, url, username, password, emulator_url, state_dir, out)
+    start_driver(app)
+    stopping = threading.Event()
+
+    def _stop(signum: int, frame: Any) -> None:
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        stop_driver(app, timeout=5)
+        server.server_close()
+        emulator.stop()
+    print(f"{command.name}: demo stopped; its state was in {state_dir}", file=out, flush=True)
+    return 0
+
+
+def _print_demo(
+    command: BrokerCommand,
+    broker: ServiceBroker,
+    url: str,
+    username: str,
+    password: str,
+    emulator_url: str,
+    state_dir: str,
+    out: TextIO,
+) -> None:
+    offerings = [service.name for service in broker.catalog.services]
+    lines = [
+        f"{command.name} demo: an OSB broker at {url}",
+        f"  Alibaba Cloud API: an in-process emulator at {emulator_url}",
+        f"  state: SQLite in {state_dir}",
+        f"  username: {username}",
+        f"  password: {password}",
+        "",
+        "Try it:",
+        f"  curl -u '{username}:{password}' -H 'X-Broker-API-Version: 2.17' {url}/v2/catalog",
+        "",
+        "Register it with Cloud Foundry (the Cloud Controller must reach the URL):",
+        f"  cf create-service-broker {command.broker_name} {username} '{password}' {url}",
+        *[f"  cf enable-service-access {name}" for name in offerings],
+        "",
+        "Stop it with Ctrl-C.",
+    ]
+    print("\n".join(lines), file=out, flush=True)

@@ -1,0 +1,59 @@
+"""How one Alibaba product names, finds and deletes its cloud instances: ``CloudKind``.
+
+Product-neutral (nothing here knows Redis): written to move to ``aliyun_brokers.common``
+as it is, with deletion.py, which it serves; the RDS broker would describe its instances
+with one ``CloudKind`` too (``DBInstanceId``, ``DBInstanceStatus``, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+from aliyun_brokers.common.lookup import Search, find_tagged
+from openbroker_aliyun.domain import BindingOperation, InstanceOperation
+
+__all__ = ["CloudKind"]
+
+
+@dataclass(frozen=True)
+class CloudKind:
+    """The names and calls of one product's instances."""
+
+    noun: str  # "Redis instance", in descriptions
+    id_detail: str  # the key of the instance id in the OSB instance's details
+    id_key: str  # the key of the id in a describe item
+    status_key: str  # the key of the status in a describe item
+    gone_states: frozenset[str]  # listed, but counts as deleted (e.g. in the recycle bin)
+    wait_states: frozenset[str]  # the delete is refused now and accepted later
+    busy_codes: frozenset[str]  # error codes of a delete refused for the instance's state
+    find_by_tags: Search
+    delete: Callable[[str], bool]  # False when already gone
+    # Error codes of a delete that only a person can unblock, with what they must do.
+    refusals: Mapping[str, str] = field(default_factory=dict)
+    # Being deleted: never adopted nor deleted again, but still waited for (RDS ``Deleting``).
+    deleting_states: frozenset[str] = frozenset()
+
+    def status(self, item: Mapping[str, Any]) -> str:
+        return str(item.get(self.status_key) or "unknown")
+
+    def tagged_ids(self, broker_id: str, instance_id: str, *, live_only: bool = False) -> list[str]:
+        """Ids of the instances tagged for this broker and OSB instance (``live_only``: not being deleted)."""
+
+        def search(tags: Mapping[str, str]) -> Sequence[Mapping[str, Any]]:
+            found = self.find_by_tags(tags)
+            leaving = self.gone_states | self.deleting_states
+            return [item for item in found if not live_only or self.status(item) not in leaving]
+
+        return find_tagged(search, broker_id=broker_id, instance_id=instance_id, id_key=self.id_key)
+
+    def watched_ids(self, operations: Sequence[InstanceOperation | BindingOperation]) -> list[str]:
+        """The instances the steps of ``operations`` will describe (for a batched prefetch)."""
+        ids: list[str] = []
+        for op in operations:
+            if isinstance(op, InstanceOperation):
+                details = op.instance.details
+                if details.get(self.id_detail):
+                    ids.append(details[self.id_detail])
+                ids.extend(details.get("deprovision", {}).get("ids", []))
+        return list(dict.fromkeys(ids))
