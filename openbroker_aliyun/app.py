@@ -46,6 +46,9 @@ class DriverRunner:
         self._stop_timeout = stop_timeout
         self._lock = threading.Lock()
         self._pid: int | None = None
+        # The process that stopped the driver: requests still draining there must not
+        # start it again (see ``start_lazily``).
+        self._stopped_pid: int | None = None
 
     @property
     def running(self) -> bool:
@@ -61,8 +64,14 @@ class DriverRunner:
             # A pid from another process means we were forked: that driver thread is not here.
             self._engine.start()
             self._pid = os.getpid()
+            self._stopped_pid = None
             atexit.register(self.stop)
         log.info("engine driver started", extra={"pid": self._pid})
+
+    def start_lazily(self) -> None:
+        """``start``, unless the driver was stopped in this process (it is shutting down)."""
+        if self._pid != os.getpid() and self._stopped_pid != os.getpid():
+            self.start()
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop the driver started in this process (finishing the step in flight)."""
@@ -70,6 +79,7 @@ class DriverRunner:
             if self._pid != os.getpid():
                 return
             self._pid = None
+            self._stopped_pid = os.getpid()
             atexit.unregister(self.stop)
         self._engine.stop(self._stop_timeout if timeout is None else timeout)
         log.info("engine driver stopped")
@@ -120,7 +130,7 @@ def create_app(
     app = Flask("openbroker_aliyun")
     app.extensions[KEY] = AppRuntime(settings=settings, engine=engine, driver=driver)
     if driver is not None:
-        app.before_request(driver.start)
+        app.before_request(driver.start_lazily)
     install_api(app, engine, settings)
     return app
 

@@ -20,6 +20,7 @@ file)`` then reads them the same way.
 | ``BROKER_GRACEFUL_TIMEOUT`` | ``graceful_timeout`` | float seconds | 8 |
 | ``BROKER_WORKERS`` | ``workers`` | int | 2 |
 | ``BROKER_THREADS`` | ``threads`` | int | 4 |
+| ``BROKER_METRICS_AUTH`` | ``metrics_auth`` | bool (``/metrics`` needs the broker's Basic auth) | false |
 """
 
 from __future__ import annotations
@@ -197,6 +198,9 @@ class BrokerSettings:
     graceful_timeout: float = setting(env="BROKER_GRACEFUL_TIMEOUT", parse=parse_float, default=8.0)
     workers: int = setting(env="BROKER_WORKERS", parse=parse_int, default=2)
     threads: int = setting(env="BROKER_THREADS", parse=parse_int, default=4)
+    # /metrics is open like the health routes (scrapers rarely hold the broker's
+    # password); an operator whose network exposes it can require the Basic auth.
+    metrics_auth: bool = setting(env="BROKER_METRICS_AUTH", parse=parse_bool, default=False)
 
     def __post_init__(self) -> None:
         # Accept any sequence from code; store tuples so the settings stay hashable and frozen.

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from flask import Flask
 
-from openbroker_aliyun.api import access_log, auth, body, errors, health, identity, routes, version
+from openbroker_aliyun.api import (
+    access_log,
+    auth,
+    body,
+    errors,
+    health,
+    identity,
+    metrics_endpoint,
+    routes,
+    version,
+)
 from openbroker_aliyun.api.extension import KEY, ApiState
 from openbroker_aliyun.config import BrokerSettings
 from openbroker_aliyun.engine.protocol import BrokerEngine
@@ -17,11 +27,13 @@ __all__ = ["install_api"]
 
 
 def install_api(app: Flask, engine: BrokerEngine, settings: BrokerSettings) -> None:
-    """Add the OSB API and the health endpoints, serving ``engine``, to ``app``."""
+    """Add the OSB API, the health endpoints and ``/metrics``, serving ``engine``, to ``app``."""
     app.extensions[KEY] = ApiState.for_engine(engine)
-    # Hooks run in the order installed: the request state first, then authentication
-    # (a 401 before anything else), then the version header, identities and body.
+    # Hooks run in the order installed: the request state first, then the request
+    # metrics, then authentication (a 401 before anything else), then the version
+    # header, identities and body.
     access_log.install(app)
+    metrics_endpoint.install_hooks(app)
     auth.install(app, settings.credentials)
     version.install(app)
     identity.install(app)
@@ -29,3 +41,4 @@ def install_api(app: Flask, engine: BrokerEngine, settings: BrokerSettings) -> N
     errors.install(app)
     routes.install(app)
     health.install(app)
+    metrics_endpoint.install_route(app, engine, settings.credentials if settings.metrics_auth else None)

@@ -41,17 +41,21 @@ class CredentialChecker:
         return matched
 
 
+def require_basic_auth(check: Callable[[str, str], bool]) -> None:
+    """Raise ``Unauthorized`` (401) unless the request carries Basic credentials ``check`` accepts."""
+    auth = request.authorization
+    if auth is None or auth.type != "basic" or auth.username is None or auth.password is None:
+        raise Unauthorized("Authentication required: use HTTP Basic with the broker's credentials.")
+    if not check(auth.username, auth.password):
+        raise Unauthorized("Invalid broker credentials.")
+
+
 def basic_auth_hook(check: Callable[[str, str], bool]) -> Callable[[], None]:
     """A ``before_request`` hook answering 401 to OSB requests without valid credentials."""
 
     def authenticate() -> None:
-        if not is_osb_request():
-            return
-        auth = request.authorization
-        if auth is None or auth.type != "basic" or auth.username is None or auth.password is None:
-            raise Unauthorized("Authentication required: use HTTP Basic with the broker's credentials.")
-        if not check(auth.username, auth.password):
-            raise Unauthorized("Invalid broker credentials.")
+        if is_osb_request():
+            require_basic_auth(check)
 
     return authenticate
 

@@ -154,6 +154,10 @@ class Engine:
         """True when the state store answers."""
         return self.store.ping()
 
+    def operation_counts(self) -> dict[tuple[str, str], int]:
+        """Operations in the state store by (kind, state), for ``/metrics``."""
+        return self.store.operation_counts()
+
     @staticmethod
     def _call(fn: Callable[[], T]) -> T:
         with _store_errors():

@@ -244,6 +244,14 @@ class Store:
             return False
         return True
 
+    def operation_counts(self) -> dict[tuple[str, str], int]:
+        """How many operations the store holds, by (kind, state); read-only, for metrics."""
+        query = select(operations.c.kind, operations.c.state, func.count()).group_by(
+            operations.c.kind, operations.c.state
+        )
+        with self.engine.connect() as connection:
+            return {(kind, state): count for kind, state, count in connection.execute(query)}
+
     # -- the driver's statements -----------------------------------------------------
 
     def due_operations(self, now: datetime, limit: int) -> list[str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 from api_support import provision_body
+from gunicorn.workers.gthread import ThreadWorker
 
 import openbroker_aliyun
 from openbroker_aliyun.config import BrokerSettings, Credential
@@ -110,7 +111,7 @@ def test_gunicorn_options_follow_the_settings() -> None:
     options = gunicorn_options(settings)
     assert options["bind"] == ["0.0.0.0:9999"]
     assert options["workers"] == 3 and options["threads"] == 4
-    assert options["worker_class"] == "gthread"
+    assert issubclass(options["worker_class"], ThreadWorker)  # gthread, draining on SIGTERM
     assert options["timeout"] == WORKER_TIMEOUT < 60
     assert options["graceful_timeout"] == 8
     assert callable(options["post_worker_init"]) and callable(options["worker_exit"])
