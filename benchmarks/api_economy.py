@@ -42,17 +42,19 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from aliyun_brokers.common.cli import emulator_settings
+from aliyun_brokers.common.naming import TAG_INSTANCE
 from aliyun_brokers.rds.broker import RdsBroker
 from aliyun_brokers.rds.settings import RdsSettings
 
 from openbroker_aliyun.aliyun.sdk_client import SdkAliyunClient
-from openbroker_aliyun.app import create_app, start_driver, stop_driver
 from openbroker_aliyun.config import Credential
 from openbroker_aliyun.emulator import EmulatorConfig, EmulatorServer
 from openbroker_aliyun.engine import DriverSettings
 from openbroker_aliyun.store.encryption import generate_key
 from openbroker_aliyun.testing.client import OSBClient, PollingPolicy
-from openbroker_aliyun.testing.servers import serve_wsgi
+from openbroker_aliyun.testing.emulator_admin import EmulatorAdmin
+from openbroker_aliyun.testing.servers import broker_server
 
 KEY_ID, KEY_SECRET = "bench", secrets.token_urlsafe(16)
 MYSQL_SERVICE = "da672c0b-e683-47c9-b7da-7ab6f26cbebf"
@@ -60,47 +62,35 @@ SMALL, MEDIUM = "e8a9bc3e-01f7-445c-8083-f74f6ee760e7", "688cb684-20d0-4648-98c3
 
 
 def _settings(emulator_url: str, state_dir: str, refresh: float) -> RdsSettings:
-    return RdsSettings(
-        credentials=(Credential(username="bench", password=secrets.token_urlsafe(16)),),
-        state_url=f"sqlite:///{Path(state_dir) / 'state.db'}",
-        encryption_keys=(generate_key(),),
-        host="127.0.0.1",
-        port=0,
-        log_level="WARNING",
+    return emulator_settings(
+        RdsSettings,
+        emulator_url,
         access_key_id=KEY_ID,
         access_key_secret=KEY_SECRET,
-        region_id="cn-hangzhou",
-        aliyun_endpoint=emulator_url,
+        state_dir=state_dir,
+        credentials=(Credential(username="bench", password=secrets.token_urlsafe(16)),),
+        log_level="WARNING",
         broker_id="bench",
-        vpc_id="vpc-bench",
-        vswitch_id="vsw-bench",
-        zone_id="cn-hangzhou-h",
         security_ips=("10.0.0.0/8",),
         refresh_seconds=refresh,
         postgres_shared_ownership=False,
     )
 
 
-class Admin:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.session = requests.Session()
-        self.session.trust_env = False
+def _calls(admin: EmulatorAdmin) -> Counter[str]:
+    """The RDS calls so far, per action."""
+    return Counter({action: entry["total"] for action, entry in admin.calls().items()})
 
-    def calls(self) -> dict[str, int]:
-        body = self.session.get(f"{self.url}/_emulator/calls", timeout=10).json()
-        actions = body["products"].get("rds", {}).get("actions", {})
-        return {action: entry["total"] for action, entry in actions.items()}
 
-    def statuses(self) -> dict[str, str]:
-        body = self.session.get(f"{self.url}/_emulator/instances", timeout=10).json()
-        return {i["Tags"].get("openbroker-instance", ""): i["DBInstanceStatus"] for i in body["rds"]}
+def _statuses(admin: EmulatorAdmin) -> dict[str, str]:
+    """OSB instance id → the status of its RDS instance."""
+    return {i["Tags"].get(TAG_INSTANCE, ""): i["DBInstanceStatus"] for i in admin.instances()}
 
 
 class Sampler(threading.Thread):
     """Once a second: the cumulative calls per action, and who is Running."""
 
-    def __init__(self, admin: Admin) -> None:
+    def __init__(self, admin: EmulatorAdmin) -> None:
         super().__init__(daemon=True)
         self.admin = admin
         self.samples: list[tuple[float, Counter[str]]] = []
@@ -110,10 +100,10 @@ class Sampler(threading.Thread):
     def run(self) -> None:
         while not self.stop.is_set():
             now = time.monotonic()
-            for osb_id, status in self.admin.statuses().items():
+            for osb_id, status in _statuses(self.admin).items():
                 if status == "Running" and osb_id not in self.running_at:
                     self.running_at[osb_id] = now
-            self.samples.append((now, Counter(self.admin.calls())))
+            self.samples.append((now, _calls(self.admin)))
             self.stop.wait(max(0.0, now + 1.0 - time.monotonic()))
 
     def calls_between(self, start: float, end: float) -> Counter[str]:
@@ -230,7 +220,7 @@ def _measure(
     poll_seconds: float,
     refresh: float,
 ) -> dict[str, Any]:
-    admin = Admin(emulator_url)
+    admin = EmulatorAdmin(emulator_url, "rds")
     sampler = Sampler(admin)
     sampler.start()
     local = threading.local()
@@ -317,25 +307,16 @@ def lifecycle_calls() -> Counter[str]:
     with EmulatorServer(config) as emulator, tempfile.TemporaryDirectory() as state_dir:
         settings = _settings(emulator.url, state_dir, 1.0)
         broker = RdsBroker(settings, SdkAliyunClient(settings.aliyun()))
-        app = create_app(broker, settings, driver_settings=DriverSettings(poll_interval=0.05))
-        start_driver(app)
-        try:
-            with serve_wsgi(app) as url:
-                client = OSBClient(
-                    url,
-                    "bench",
-                    settings.credentials[0].password,
-                    polling=PollingPolicy(interval=0.1, interval_cap=1),
-                )
-                osb_id, binding_id = str(uuid.uuid4()), str(uuid.uuid4())
-                client.provision_and_wait(osb_id, MYSQL_SERVICE, SMALL)
-                client.bind_and_wait(osb_id, binding_id, MYSQL_SERVICE, SMALL)
-                client.unbind_and_wait(osb_id, binding_id, MYSQL_SERVICE, SMALL)
-                client.update_and_wait(osb_id, MYSQL_SERVICE, plan_id=MEDIUM, previous_plan_id=SMALL)
-                client.deprovision_and_wait(osb_id, MYSQL_SERVICE, MEDIUM)
-        finally:
-            stop_driver(app, timeout=10)
-        return Counter(Admin(emulator.url).calls())
+        polling = PollingPolicy(interval=0.1, interval_cap=1)
+        driver = DriverSettings(poll_interval=0.05)
+        with broker_server(broker, settings, driver=driver, polling=polling) as (_, client):
+            osb_id, binding_id = str(uuid.uuid4()), str(uuid.uuid4())
+            client.provision_and_wait(osb_id, MYSQL_SERVICE, SMALL)
+            client.bind_and_wait(osb_id, binding_id, MYSQL_SERVICE, SMALL)
+            client.unbind_and_wait(osb_id, binding_id, MYSQL_SERVICE, SMALL)
+            client.update_and_wait(osb_id, MYSQL_SERVICE, plan_id=MEDIUM, previous_plan_id=SMALL)
+            client.deprovision_and_wait(osb_id, MYSQL_SERVICE, MEDIUM)
+        return _calls(EmulatorAdmin(emulator.url, "rds"))
 
 
 def main(argv: list[str] | None = None) -> int:

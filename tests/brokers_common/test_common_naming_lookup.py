@@ -12,6 +12,7 @@ from aliyun_brokers.common.naming import (
     instance_description,
     resource_tags,
     short_hash,
+    tag_parameter,
 )
 
 
@@ -53,3 +54,10 @@ def test_find_tagged_returns_only_this_instances_resources() -> None:
 
     assert find_tagged(search, broker_id="b", instance_id="i-1", id_key="DBInstanceId") == ["rm-1", "rm-2"]
     assert seen == [resource_tags("b", "i-1")]
+
+
+def test_tag_parameter_is_the_create_calls_form_of_the_tags() -> None:
+    assert tag_parameter("cf-prod", "osb-1") == [
+        {"Key": TAG_BROKER, "Value": "cf-prod"},
+        {"Key": TAG_INSTANCE, "Value": "osb-1"},
+    ]

@@ -112,3 +112,13 @@ def test_settings_file_and_environment(tmp_path: object) -> None:
     path.write_text("vpc_idd: typo\n")
     with pytest.raises(ConfigError, match="vpc_idd"):
         CloudBrokerSettings.from_sources(BASE_ENV, path)
+
+
+def test_an_instance_whitelist_is_the_operators_then_the_users_without_repeats() -> None:
+    settings = load()
+    assert settings.whitelist() == ["10.0.0.0/8", "192.168.1.7"]
+    assert settings.whitelist(["192.168.1.7", "172.16.0.0/12"]) == [
+        "10.0.0.0/8",
+        "192.168.1.7",
+        "172.16.0.0/12",
+    ]

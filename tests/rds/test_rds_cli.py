@@ -16,6 +16,7 @@ from typing import Any, Iterator
 
 import pytest
 import requests
+from broker_harness import demo
 from rds_harness import KEY_ID, KEY_SECRET, MYSQL, Emulator, emulator, execute, plan_id
 
 from openbroker_aliyun.store.encryption import generate_key
@@ -70,27 +71,14 @@ def test_refuses_a_public_whitelist(tmp_path: Path) -> None:
 
 
 def test_demo_serves_and_prints_how_to_use_it() -> None:
-    process = subprocess.Popen(
-        [RDS_BROKER, "--demo", "--port", "0"],
-        env=_clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        assert process.stdout is not None
-        lines: list[str] = []
-        for line in process.stdout:  # bounded by the process: it prints, then serves
-            lines.append(line.rstrip("\n"))
-            if line.startswith("Stop it with"):
-                break
-        text = "\n".join(lines)
-        url = next(line.split(" at ", 1)[1] for line in lines if "an OSB broker at" in line)
-        password = next(line.split(": ", 1)[1] for line in lines if line.strip().startswith("password:"))
-        assert url.startswith("http://127.0.0.1:")
-        assert f"cf create-service-broker aliyun-rds demo '{password}' {url}" in text
-        assert "curl -u 'demo:" in text and "cf enable-service-access aliyun-rds-mysql" in text
+    with demo([RDS_BROKER, "--demo", "--port", "0"], _clean_env()) as running:
+        url, password = running.url, running.password
+        assert url.startswith("http://127.0.0.1:") and running.username == "demo"
+        assert f"cf create-service-broker aliyun-rds demo '{password}' {url}" in running.banner
+        assert (
+            "curl -u 'demo:" in running.banner
+            and "cf enable-service-access aliyun-rds-mysql" in running.banner
+        )
         client = OSBClient(
             url, "demo", password, polling=PollingPolicy(interval=0.2, interval_cap=1, max_duration=60)
         )
@@ -101,9 +89,7 @@ def test_demo_serves_and_prints_how_to_use_it() -> None:
         credentials = client.bind_and_wait(instance_id, str(uuid.uuid4()), MYSQL.id, small).credentials
         assert credentials is not None and credentials["uri"].startswith("mysql://")
         client.deprovision_and_wait(instance_id, MYSQL.id, small)
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+    assert running.returncode == 0
 
 
 # -- kill -9 ------------------------------------------------------------------------------
@@ -235,5 +221,4 @@ def test_kill_9_mid_provision_and_mid_deprovision(slow_cloud: Emulator, tmp_path
     assert "operation driver started" in logs  # the logs were captured
     for secret in (KEY_SECRET, credentials["password"], password):
         assert secret not in logs
-    calls = slow_cloud.calls()["products"]["rds"]["actions"]
-    assert calls["CreateDBInstance"]["outcomes"] == {"ok": 1}
+    assert slow_cloud.calls()["CreateDBInstance"]["outcomes"] == {"ok": 1}

@@ -18,13 +18,13 @@ import pymysql
 import pytest
 from aliyun_brokers.rds.cloud import RDS_ACTIONS
 from backing_services import MYSQL_HOST, MYSQL_PORT, PG_ADMIN_URL
+from broker_harness import assert_refused_before_anything
 from rds_harness import (
     KEY_SECRET,
     MYSQL,
     POSTGRES,
     Emulator,
     RunningRds,
-    emulator,
     execute,
     plan_id,
     rds_broker,
@@ -44,12 +44,6 @@ CREDENTIAL_KEYS = {
     "type",
     "provider",
 }
-
-
-@pytest.fixture
-def backed_emulator(mysql_admin_url: str, postgres_admin_url: str) -> Iterator[Emulator]:
-    with emulator(mysql_url=mysql_admin_url, postgres_url=postgres_admin_url) as running:
-        yield running
 
 
 @pytest.fixture
@@ -143,7 +137,7 @@ def test_full_lifecycle(
     assert backed_emulator.instances_of(instance_id) == []
     names = [first["database"], first["username"], second["username"], f"{first['database']}_owner"]
     assert _server_leftovers("mysql" if kind == "mysql" else "postgres", names) == []
-    called = set(backed_emulator.calls()["products"]["rds"]["actions"])
+    called = set(backed_emulator.calls())
     assert called <= set(RDS_ACTIONS)  # docs/ram-policy.json lists exactly these
     assert any(record.name.startswith("openbroker_aliyun") for record in caplog.records)
     logged = caplog.text + "".join(str(record.__dict__) for record in caplog.records)
@@ -156,18 +150,14 @@ def test_full_lifecycle(
 def test_bad_parameters_are_refused_before_anything_happens(
     rds: RunningRds, backed_emulator: Emulator
 ) -> None:
-    client = rds.client
-    backed_emulator.reset_calls()
-    small = plan_id(MYSQL, "basic-small")
-    for parameters, field in [
+    cases = [
         ({"storage_gb": 7}, "storage_gb"),
         ({"engine_version": "5.1"}, "engine_version"),
         ({"database_name": "Bad Name"}, "database_name"),
         ({"security_ips": ["0.0.0.0/0"]}, "security_ips"),
         ({"zone_id": "cn-hangzhou-z"}, "zone_id"),
         ({"colour": "blue"}, "colour"),
-    ]:
-        response = client.provision(str(uuid.uuid4()), MYSQL.id, small, parameters=parameters)
-        assert response.status == 400, (parameters, response.summary())
-        assert field in (response.description or "")
-    assert backed_emulator.count() == 0
+    ]
+    assert_refused_before_anything(
+        rds.client, backed_emulator, MYSQL.id, plan_id(MYSQL, "basic-small"), cases
+    )

@@ -3,20 +3,19 @@ a DELETE while the instance is still being created. Exactly one instance, nothin
 
 from __future__ import annotations
 
-import time
 import uuid
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-from aliyun_brokers.common.naming import resource_tags
+from aliyun_brokers.common.naming import tag_parameter
 from aliyun_brokers.rds.broker import RdsBroker
+from broker_harness import provision_operation, wait_final
 from rds_harness import (
     KEY_ID,
     KEY_SECRET,
     MYSQL,
     POSTGRES,
     Emulator,
-    RunningRds,
     emulator,
     execute,
     fast_transport,
@@ -27,15 +26,8 @@ from rds_harness import (
 
 from openbroker_aliyun.broker import InProgress
 from openbroker_aliyun.catalog.params import validate_parameters
-from openbroker_aliyun.domain import InstanceOperation, InstanceRecord, OperationKind
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture
-def backed_emulator(mysql_admin_url: str, postgres_admin_url: str) -> Iterator[Emulator]:
-    with emulator(mysql_url=mysql_admin_url, postgres_url=postgres_admin_url) as running:
-        yield running
 
 
 @pytest.mark.parametrize("service", [MYSQL, POSTGRES], ids=["mysql", "postgresql"])
@@ -58,12 +50,8 @@ def test_lifecycle_under_throttling_and_503s(service: Any, backed_emulator: Emul
         client.update_and_wait(instance_id, service.id, plan_id=medium, previous_plan_id=small)
         client.unbind_and_wait(instance_id, second_id, service.id, medium)
         client.deprovision_and_wait(instance_id, service.id, medium)
-    calls = backed_emulator.calls()["products"]["rds"]["actions"]
-    faulted = sum(
-        n for entry in calls.values() for outcome, n in entry["outcomes"].items() if outcome != "ok"
-    )
-    assert faulted > 0  # the faults really happened
-    assert calls["CreateDBInstance"]["outcomes"].get("ok", 0) >= 1
+    assert backed_emulator.faulted() > 0  # the faults really happened
+    assert backed_emulator.count("CreateDBInstance", "ok") >= 1
     assert backed_emulator.instances() == []
 
 
@@ -88,7 +76,6 @@ def test_an_instance_whose_record_was_lost_is_found_by_its_tags(backed_emulator:
         # An instance a previous life of this broker created for the OSB instance (its
         # ClientToken is unknown now: only the tags can find it).
         transport = fast_transport(rds.settings)
-        tags = resource_tags(rds.settings.broker_id, instance_id)
         earlier = transport.call(
             "rds",
             "CreateDBInstance",
@@ -105,7 +92,7 @@ def test_an_instance_whose_record_was_lost_is_found_by_its_tags(backed_emulator:
                 "VPCId": "vpc-test",
                 "VSwitchId": "vsw-test",
                 "ClientToken": "an-earlier-life",
-                "Tag": [{"Key": k, "Value": v} for k, v in tags.items()],
+                "Tag": tag_parameter(rds.settings.broker_id, instance_id),
             },
         )["DBInstanceId"]
         backed_emulator.reset_calls()
@@ -123,24 +110,14 @@ def test_a_crash_between_create_and_saving_its_id_makes_no_second_instance(tmp_p
     with emulator() as cloud:
         settings = rds_settings(cloud.url, tmp_path)
         broker = RdsBroker(settings, fast_transport(settings))
-        plan = next(p for p in POSTGRES.plans if p.name == "basic-small")
-        parameters = validate_parameters(broker.catalog.services[1].plan(plan.id), "provision", {})  # type: ignore[arg-type]
-
-        def operation(details: dict[str, Any]) -> InstanceOperation:
-            record = InstanceRecord(id=instance_id, service_id=POSTGRES.id, plan_id=plan.id, details=details)
-            return InstanceOperation(
-                id="op-1",
-                kind=OperationKind.PROVISION,
-                instance=record,
-                plan_id=plan.id,
-                parameters=parameters,
-            )
-
+        small = plan_id(POSTGRES, "basic-small")
+        parameters = validate_parameters(broker.catalog.services[1].plan(small), "provision", {})  # type: ignore[arg-type]
         instance_id = str(uuid.uuid4())
-        first = operation({})
+        first = provision_operation(instance_id, POSTGRES.id, small, parameters, {})
         assert isinstance(broker.provision(first), InProgress)
         created = first.instance.details["db_instance_id"]
-        lost = operation({})  # the crash lost the details written by the first run
+        # The crash lost the details written by the first run.
+        lost = provision_operation(instance_id, POSTGRES.id, small, parameters, {})
         assert isinstance(broker.provision(lost), InProgress)
         assert lost.instance.details["db_instance_id"] == created
         assert len(cloud.instances_of(instance_id)) == 1
@@ -153,11 +130,7 @@ def test_delete_while_creating_waits_and_deletes() -> None:
         small = plan_id(MYSQL, "basic-small")
         accepted = rds.client.provision(instance_id, MYSQL.id, small)
         assert accepted.status == 202
-        for _ in range(1500):  # until the create call has happened (bounded: 30 s)
-            if slow_cloud.instances_of(instance_id):
-                break
-            time.sleep(0.02)
-        assert len(slow_cloud.instances_of(instance_id)) == 1
+        assert slow_cloud.wait_created(instance_id, timeout=30)["DBInstanceStatus"] == "Creating"
         # The provision cannot finish before the instance is Running: the DELETE comes mid-way.
         assert rds.client.last_operation(instance_id).json["state"] == "in progress"
         rds.client.deprovision_and_wait(instance_id, MYSQL.id, small)
@@ -171,9 +144,9 @@ def test_wrong_credentials_fail_the_operation_with_an_actionable_description(tmp
     with emulator() as cloud:
         settings = rds_settings(cloud.url, tmp_path, access_key_secret="not-the-right-secret-x1")
         with rds_broker(settings) as rds:
-            response = rds.client.provision(str(uuid.uuid4()), MYSQL.id, plan_id(MYSQL, "basic-small"))
-            assert response.status == 202
-            poll = _wait_final(rds, response)
+            instance_id = str(uuid.uuid4())
+            assert rds.client.provision(instance_id, MYSQL.id, plan_id(MYSQL, "basic-small")).status == 202
+            poll = wait_final(rds.client, instance_id)
     assert poll["state"] == "failed"
     assert "credentials" in poll["description"] and "operator" in poll["description"]
     assert "not-the-right-secret-x1" not in poll["description"]
@@ -189,18 +162,9 @@ def test_an_unavailable_instance_class_fails_with_a_description(tmp_path: Any) -
     with emulator() as cloud:
         settings = rds_settings(cloud.url, tmp_path, catalog_file=str(catalog))
         with rds_broker(settings) as rds:
-            response = rds.client.provision(str(uuid.uuid4()), MYSQL.id, plan_id(MYSQL, "basic-small"))
-            poll = _wait_final(rds, response)
+            instance_id = str(uuid.uuid4())
+            rds.client.provision(instance_id, MYSQL.id, plan_id(MYSQL, "basic-small"))
+            poll = wait_final(rds.client, instance_id)
         assert cloud.instances() == []
     assert poll["state"] == "failed"
     assert "instance class" in poll["description"] and "InvalidDBInstanceClass" in poll["description"]
-
-
-def _wait_final(rds: RunningRds, accepted: Any) -> dict[str, Any]:
-    instance_id = accepted.url.rsplit("/", 1)[-1].split("?")[0]
-    for _ in range(600):
-        poll = rds.client.last_operation(instance_id)
-        if poll.json.get("state") != "in progress":
-            return dict(poll.json)
-        time.sleep(0.05)
-    raise AssertionError("the operation did not finish")

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import re
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from aliyun_brokers.common.cli import EXIT_CONFIG, run
 from aliyun_brokers.redis.cli import COMMAND, main
+from broker_harness import demo
 
 from openbroker_aliyun.testing.client import OSBClient
 
@@ -68,36 +66,14 @@ def test_main_is_the_console_script() -> None:
 
 
 @pytest.mark.slow
-def test_demo_serves_the_redis_catalog(tmp_path: Path) -> None:
+def test_demo_serves_the_redis_catalog() -> None:
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aliyun_brokers.redis.cli", "--demo", "--port", "0"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        assert process.stdout is not None
-        lines: list[str] = []
-        for _ in range(40):  # the banner is about 15 lines
-            lines.append(process.stdout.readline())
-            if "Stop it with Ctrl-C." in lines[-1]:
-                break
-        banner = "".join(lines)
-        url = re.search(r"an OSB broker at (http://\S+)", banner)
-        username = re.search(r"username: (\S+)", banner)
-        password = re.search(r"password: (\S+)", banner)
-        assert url and username and password, banner
-        assert "cf enable-service-access aliyun-redis" in banner
-        client = OSBClient(url.group(1), username.group(1), password.group(1))
+    with demo([sys.executable, "-m", "aliyun_brokers.redis.cli", "--demo", "--port", "0"], env) as running:
+        assert "cf enable-service-access aliyun-redis" in running.banner
+        client = OSBClient(running.url, running.username, running.password)
         catalog = client.catalog()
         assert catalog.status == 200
         assert [service["name"] for service in catalog.json["services"]] == ["aliyun-redis"]
         client.session.close()
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        remaining, _ = process.communicate(timeout=30)
-    assert process.returncode == 0
-    assert "demo stopped" in remaining
+    assert running.returncode == 0
+    assert "demo stopped" in running.farewell

@@ -22,7 +22,8 @@ import pytest
 import redis
 import requests
 import yaml
-from redis_harness import KEY_ID, KEY_SECRET, REDIS, Emulator, emulator, plan_id, wait_final
+from broker_harness import wait_final
+from redis_harness import KEY_ID, KEY_SECRET, REDIS, Emulator, emulator, plan_id
 
 from openbroker_aliyun.store.encryption import generate_key
 from openbroker_aliyun.testing.client import OSBClient, PollingPolicy

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 import redis
-from aliyun_brokers.common.naming import resource_tags
+from aliyun_brokers.common.naming import tag_parameter
 from aliyun_brokers.redis.broker import RedisBroker
 from aliyun_brokers.redis.catalog import SHIPPED_CATALOG
+from broker_harness import provision_operation, wait_final
 from redis_harness import (
     KEY_SECRET,
     REDIS,
@@ -21,12 +22,10 @@ from redis_harness import (
     plan_id,
     redis_broker,
     redis_settings,
-    wait_final,
 )
 
 from openbroker_aliyun.broker import InProgress
 from openbroker_aliyun.catalog.params import validate_parameters
-from openbroker_aliyun.domain import InstanceOperation, InstanceRecord, OperationKind
 
 
 def _use(credentials: dict[str, Any] | None, key: str) -> bytes | None:
@@ -91,7 +90,6 @@ def test_an_instance_whose_record_was_lost_is_found_by_its_tags(backed_emulator:
         small = plan_id("standard-256mb")
         # An instance a previous life of this broker created for the OSB instance (its
         # Token and password are unknown now: only the tags can find it).
-        tags = resource_tags(running.settings.broker_id, instance_id)
         earlier = fast_transport(running.settings).call(
             "r-kvstore",
             "CreateInstance",
@@ -104,7 +102,7 @@ def test_an_instance_whose_record_was_lost_is_found_by_its_tags(backed_emulator:
                 "VSwitchId": "vsw-test",
                 "Password": "An-earlier-life-1",
                 "Token": "an-earlier-life",
-                "Tag": [{"Key": k, "Value": v} for k, v in tags.items()],
+                "Tag": tag_parameter(running.settings.broker_id, instance_id),
             },
         )["InstanceId"]
         backed_emulator.reset_calls()
@@ -131,25 +129,15 @@ def test_a_crash_between_create_and_saving_its_id_makes_no_second_instance(
         plan = REDIS.plans[0]
         parameters = validate_parameters(broker.catalog.services[0].plans[0], "provision", {})
         instance_id = str(uuid.uuid4())
-
-        def operation(details: dict[str, Any]) -> InstanceOperation:
-            record = InstanceRecord(id=instance_id, service_id=REDIS.id, plan_id=plan.id, details=details)
-            return InstanceOperation(
-                id="op-1",
-                kind=OperationKind.PROVISION,
-                instance=record,
-                plan_id=plan.id,
-                parameters=parameters,
-            )
-
-        first = operation({})
+        first = provision_operation(instance_id, REDIS.id, plan.id, parameters, {})
         assert isinstance(broker.provision(first), InProgress)  # prepare: the password is saved first
         saved = dict(first.instance.details)
         assert saved["step"] == "create" and "instance_id" not in saved
         assert cloud.count() == 0
         assert isinstance(broker.provision(first), InProgress)
         created = first.instance.details["instance_id"]
-        lost = operation(dict(saved))  # the crash lost what the create step wrote
+        # The crash lost what the create step wrote.
+        lost = provision_operation(instance_id, REDIS.id, plan.id, parameters, dict(saved))
         assert isinstance(broker.provision(lost), InProgress)
         assert lost.instance.details["instance_id"] == created
         assert len(cloud.instances_of(instance_id)) == 1

@@ -1,5 +1,13 @@
-"""What every Alibaba Cloud broker shares: settings, the command line (with ``--demo``),
-the batched describe cache, naming and tag conventions, and the lost-resource lookup.
+"""What every Alibaba Cloud broker shares, so that a product's package holds only its own.
 
-Product specifics (RDS, R-kvstore) stay in their own packages.
+Settings and the command line with ``--demo`` (``settings``, ``cli``); names, tags and
+tokens, and the lost-instance lookup (``naming``, ``lookup``); the batched describe
+cache (``describe_cache``); the base of a product's API calls (``cloud_api``), of its
+plug-in (``broker``) and of what its steps work with (``runtime``, ``cloud_kind``); steps
+as resumable stages (``stages``, ``failures``) and the steps that are the same for every
+product (``deletion``, ``binding``, ``update``); catalogs with typed plan properties and
+the parameter fields every product offers (``catalog``, ``parameters``).
+
+Product specifics (RDS, R-kvstore) stay in their own packages; docs/architecture.md
+has the map.
 """

@@ -24,7 +24,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TextIO
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TextIO, TypeVar
 
 from aliyun_brokers.common.settings import CloudBrokerSettings
 from openbroker_aliyun.aliyun.port import AliyunPort
@@ -35,7 +35,9 @@ from openbroker_aliyun.config import ConfigError, Credential
 if TYPE_CHECKING:
     from openbroker_aliyun.engine.settings import DriverSettings
 
-__all__ = ["BrokerCommand", "driver_settings", "run"]
+__all__ = ["BrokerCommand", "driver_settings", "emulator_settings", "run"]
+
+SettingsT = TypeVar("SettingsT", bound=CloudBrokerSettings)
 
 # Exit status for a configuration the broker refuses (as sysexits' EX_CONFIG).
 EXIT_CONFIG = 78
@@ -59,6 +61,10 @@ class BrokerCommand:
     demo_emulator: Callable[[argparse.Namespace], dict[str, Any]] = lambda args: {}
     demo_settings: Callable[[argparse.Namespace], dict[str, Any]] = lambda args: {}
     broker_name: str = field(default="aliyun")
+
+    def main(self, argv: Sequence[str] | None = None) -> int:
+        """The console script's entry point: ``run`` this command."""
+        return run(self, argv)
 
 
 def run(
@@ -155,13 +161,50 @@ def driver_settings(settings: CloudBrokerSettings) -> DriverSettings:
 # -- demo --------------------------------------------------------------------------------
 
 
+def emulator_settings(
+    settings_class: type[SettingsT],
+    emulator_url: str,
+    *,
+    access_key_id: str,
+    access_key_secret: str,
+    state_dir: str | Path,
+    **overrides: Any,
+) -> SettingsT:
+    """Settings of a broker talking to the Alibaba Cloud emulator at ``emulator_url``.
+
+    What the demo runs with, and tests and benchmarks too: generated credentials (user
+    ``broker``) and encryption key, SQLite state in ``state_dir``, 127.0.0.1 and a free
+    port, placeholders for what the emulator does not check (VPC, VSwitch, zone), and
+    127.0.0.1 as the whitelist. ``overrides`` replace any field.
+    """
+    from openbroker_aliyun.store.encryption import generate_key
+
+    values: dict[str, Any] = {
+        "credentials": (Credential(username="broker", password=secrets.token_urlsafe(18)),),
+        "state_url": f"sqlite:///{Path(state_dir) / 'state.db'}",
+        "encryption_keys": (generate_key(),),
+        "host": "127.0.0.1",
+        "port": 0,
+        "access_key_id": access_key_id,
+        "access_key_secret": access_key_secret,
+        "region_id": "cn-hangzhou",
+        "aliyun_endpoint": emulator_url,
+        "broker_id": "emulated",
+        "vpc_id": "vpc-emulated",
+        "vswitch_id": "vsw-emulated",
+        "zone_id": "cn-hangzhou-h",
+        "security_ips": ("127.0.0.1",),
+    }
+    values.update(overrides)
+    return settings_class(**values)
+
+
 def _demo(command: BrokerCommand, args: argparse.Namespace, out: TextIO) -> int:
     from werkzeug.serving import make_server
 
     from openbroker_aliyun.app import create_app, start_driver, stop_driver
     from openbroker_aliyun.emulator import EmulatorConfig, EmulatorServer
     from openbroker_aliyun.logs import configure_logging
-    from openbroker_aliyun.store.encryption import generate_key
 
     key_id, key_secret = f"demo{secrets.token_hex(4)}", secrets.token_urlsafe(24)
     emulator = EmulatorServer(
@@ -178,21 +221,15 @@ def _demo(command: BrokerCommand, args: argparse.Namespace, out: TextIO) -> int:
     state_dir = tempfile.mkdtemp(prefix=f"{command.name}-demo-")
     username, password = "demo", secrets.token_urlsafe(18)
     try:
-        settings = command.settings_class(
-            credentials=(Credential(username=username, password=password),),
-            state_url=f"sqlite:///{Path(state_dir) / 'state.db'}",
-            encryption_keys=(generate_key(),),
-            host="127.0.0.1",
-            port=8080 if args.port is None else args.port,
+        settings = emulator_settings(
+            command.settings_class,
+            emulator_url,
             access_key_id=key_id,
             access_key_secret=key_secret,
-            region_id="cn-hangzhou",
-            aliyun_endpoint=emulator_url,
+            state_dir=state_dir,
+            credentials=(Credential(username=username, password=password),),
+            port=8080 if args.port is None else args.port,
             broker_id="demo",
-            vpc_id="vpc-demo",
-            vswitch_id="vsw-demo",
-            zone_id="cn-hangzhou-h",
-            security_ips=("127.0.0.1",),
             refresh_seconds=1.0,
             **command.demo_settings(args),
         )

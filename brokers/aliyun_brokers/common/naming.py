@@ -17,6 +17,7 @@ __all__ = [
     "instance_description",
     "resource_tags",
     "short_hash",
+    "tag_parameter",
 ]
 
 #: Tag keys set on every cloud resource at create time (never ``aliyun``/``acs:``-prefixed).
@@ -44,6 +45,11 @@ def client_token(broker_id: str, instance_id: str, purpose: str = "create") -> s
 def resource_tags(broker_id: str, instance_id: str) -> dict[str, str]:
     """The tags that name the broker and the OSB instance a cloud resource belongs to."""
     return {TAG_BROKER: broker_id, TAG_INSTANCE: instance_id}
+
+
+def tag_parameter(broker_id: str, instance_id: str) -> list[dict[str, str]]:
+    """``resource_tags`` as the ``Tag`` parameter of a create call (``Tag.N.Key``/``Tag.N.Value``)."""
+    return [{"Key": key, "Value": value} for key, value in resource_tags(broker_id, instance_id).items()]
 
 
 def instance_description(instance_id: str) -> str:

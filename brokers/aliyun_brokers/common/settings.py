@@ -16,7 +16,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from openbroker_aliyun.aliyun.settings import (
     ENV_ACCESS_KEY_ID,
@@ -165,6 +165,10 @@ class CloudBrokerSettings(BrokerSettings):
             region_id=self.region_id,
             endpoint=self.aliyun_endpoint,
         )
+
+    def whitelist(self, extra: Iterable[str] = ()) -> list[str]:
+        """The security IPs of an instance: the operator's, then a user's ``extra``, without repeats."""
+        return list(dict.fromkeys([*self.security_ips, *extra]))
 
     def zones_for_users(self) -> dict[str, str]:
         """The zones a user may pick (with their VSwitch); empty when users may not pick."""

@@ -14,13 +14,13 @@ account or instance that is already gone counts as deleted.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
-from aliyun_brokers.common.failures import fail_or_retry
+from aliyun_brokers.common import binding as common_binding
+from aliyun_brokers.common.stages import run_stages
 from aliyun_brokers.rds.runtime import RdsRuntime
 from aliyun_brokers.rds.sql_engines import Login
-from openbroker_aliyun.aliyun.port import AliyunError
-from openbroker_aliyun.broker import BindStepResult, Bound, Done, InstanceStepResult
+from openbroker_aliyun.broker import BindStepResult, Bound, InstanceStepResult
 from openbroker_aliyun.credentials import database_credentials, endpoints_for, generate_password
 from openbroker_aliyun.domain import BindingOperation
 
@@ -32,47 +32,28 @@ _DOING = {
     "share": "Giving the binding's account the database's shared owner role",
 }
 
-Stage = Callable[[RdsRuntime, BindingOperation], "str | BindStepResult"]
-
 
 def bind(rt: RdsRuntime, op: BindingOperation) -> BindStepResult:
     """One bind step: run stages until one has to wait, or the credentials are ready."""
-    details = op.binding.details
-    details.setdefault("step", "account")
-    for _ in range(len(_STAGES) + 1):
-        stage = details["step"]
-        if stage == "done":
-            return _bound(rt, op)
-        try:
-            outcome = _STAGES[stage](rt, op)
-        except AliyunError as error:
-            fail_or_retry(error, _DOING[stage])
-        if not isinstance(outcome, str):
-            return outcome
-        details["step"] = outcome
-    raise AssertionError("bind stages did not converge")
+
+    def finish() -> BindStepResult:
+        return _bound(rt, op)
+
+    return run_stages(rt, op, op.binding.details, _STAGES, _DOING, finish, first="account")
 
 
 def unbind(rt: RdsRuntime, op: BindingOperation) -> InstanceStepResult:
     """Delete the binding's account (also for a binding whose bind never finished)."""
-    instance = op.instance.details
-    instance_id = instance.get("db_instance_id")
-    if not instance_id:
-        return Done(description="The instance has no RDS instance; nothing to delete.")
-    account = op.binding.details.get("account") or rt.profile(instance).binding_account(op.binding.id)
-    try:
-        deleted = rt.api.delete_account(instance_id, account)
-    except AliyunError as error:
-        fail_or_retry(error, "Deleting the binding's database account")
-    return Done(
-        description="The binding's account was deleted."
-        if deleted
-        else "The binding's account was already gone."
+    return common_binding.unbind(
+        rt,
+        op,
+        derived_account=lambda: rt.profile(op.instance.details).binding_account(op.binding.id),
+        account_noun="database account",
     )
 
 
-def _account(rt: RdsRuntime, op: BindingOperation) -> str | BindStepResult:
-    details, instance = op.binding.details, op.instance.details
+def _account(rt: RdsRuntime, op: BindingOperation, details: dict[str, Any]) -> str | BindStepResult:
+    instance = op.instance.details
     details["account"] = rt.profile(instance).binding_account(op.binding.id)
     # A new password on every run of this stage: if an earlier run created the account
     # and crashed, ensure_account resets it to this one.
@@ -83,8 +64,8 @@ def _account(rt: RdsRuntime, op: BindingOperation) -> str | BindStepResult:
     return "grant"
 
 
-def _grant(rt: RdsRuntime, op: BindingOperation) -> str | BindStepResult:
-    details, instance = op.binding.details, op.instance.details
+def _grant(rt: RdsRuntime, op: BindingOperation, details: dict[str, Any]) -> str | BindStepResult:
+    instance = op.instance.details
     profile = rt.profile(instance)
     rt.api.grant(
         instance["db_instance_id"], details["account"], instance["database"], profile.binding_privilege
@@ -92,8 +73,8 @@ def _grant(rt: RdsRuntime, op: BindingOperation) -> str | BindStepResult:
     return "share" if rt.uses_manager(instance) and instance.get("owner_role") else "done"
 
 
-def _share(rt: RdsRuntime, op: BindingOperation) -> str | BindStepResult:
-    details, instance = op.binding.details, op.instance.details
+def _share(rt: RdsRuntime, op: BindingOperation, details: dict[str, Any]) -> str | BindStepResult:
+    instance = op.instance.details
     account = Login(
         host=instance["host"],
         port=int(instance["port"]),
@@ -123,4 +104,4 @@ def _bound(rt: RdsRuntime, op: BindingOperation) -> Bound:
     return Bound(credentials=credentials, endpoints=endpoints_for(host, port))
 
 
-_STAGES: dict[str, Stage] = {"account": _account, "grant": _grant, "share": _share}
+_STAGES = {"account": _account, "grant": _grant, "share": _share}

@@ -7,18 +7,13 @@ rds-broker --config broker.yml         # for real: settings from the file and en
 from __future__ import annotations
 
 import argparse
-from typing import Any, Sequence
+from typing import Any
 
-from aliyun_brokers.common.cli import BrokerCommand, run
+from aliyun_brokers.common.cli import BrokerCommand
 from aliyun_brokers.rds.broker import RdsBroker
 from aliyun_brokers.rds.settings import RdsSettings
-from openbroker_aliyun.aliyun.port import AliyunPort
 
 __all__ = ["COMMAND", "main"]
-
-
-def _build(settings: RdsSettings, port: AliyunPort) -> RdsBroker:
-    return RdsBroker(settings, port)
 
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,17 +42,15 @@ COMMAND = BrokerCommand(
     name="rds-broker",
     description="Open Service Broker for ApsaraDB RDS for MySQL and PostgreSQL on Alibaba Cloud.",
     settings_class=RdsSettings,
-    build_broker=_build,
+    build_broker=RdsBroker,
     demo_arguments=_demo_arguments,
     demo_emulator=_demo_emulator,
     demo_settings=_demo_settings,
     broker_name="aliyun-rds",
 )
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``rds-broker``."""
-    return run(COMMAND, argv)
+#: Entry point of ``rds-broker``.
+main = COMMAND.main
 
 
 if __name__ == "__main__":

@@ -1,11 +1,8 @@
 """The RDS API calls the broker makes, in wire terms, over the ``AliyunPort``.
 
-One method per action (docs/ram-policy.json lists exactly these). Methods return plain
-values and raise ``AliyunError``; "already done" outcomes (a duplicate on create, a
-missing resource on delete) are reported as values, so the steps stay readable and every
-call is safe to repeat (see each method). All calls are marked ``idempotent`` for the
-transport's retries because each is either a read, carries a ``ClientToken``, or has a
-repeat outcome handled here or by the calling step.
+One method per action (docs/ram-policy.json lists exactly these), on the shared
+``CloudApi`` (which says how calls are made and repeated safely), and ``RdsApi.kind``:
+how RDS names, finds and deletes its instances.
 """
 
 from __future__ import annotations
@@ -13,15 +10,17 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Sequence
 
+from aliyun_brokers.common.cloud_api import CloudApi
+from aliyun_brokers.common.cloud_kind import CloudKind
 from openbroker_aliyun.aliyun.errors import ErrorCategory, classify
-from openbroker_aliyun.aliyun.port import AliyunError, AliyunPort
+from openbroker_aliyun.aliyun.port import AliyunError
 
-__all__ = ["DESCRIBE_BATCH", "RDS_ACTIONS", "RdsApi"]
+__all__ = ["DESCRIBE_BATCH", "RDS_ACTIONS", "RUNNING", "RdsApi"]
 
 #: DescribeDBInstances takes at most 100 ids per call.
 DESCRIBE_BATCH = 100
-# Pages of a tag search; far more than one OSB instance ever has.
-_MAX_PAGES = 10
+#: The status of an instance that is up and idle.
+RUNNING = "Running"
 
 #: Every action the broker calls (the RAM policy must allow exactly these).
 RDS_ACTIONS = (
@@ -42,16 +41,14 @@ RDS_ACTIONS = (
 )
 
 
-class RdsApi:
+class RdsApi(CloudApi):
     """Typed RDS calls for one region."""
 
-    def __init__(self, port: AliyunPort, region_id: str) -> None:
-        self._port = port
-        self._region = region_id
-
-    def _call(self, action: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        assert action in RDS_ACTIONS, action
-        return self._port.call("rds", action, {"RegionId": self._region, **params}, idempotent=True)
+    product = "rds"
+    actions = RDS_ACTIONS
+    id_key = "DBInstanceId"
+    items_path = ("Items", "DBInstance")
+    describe_batch = DESCRIBE_BATCH
 
     # -- instances -------------------------------------------------------------------------
 
@@ -61,31 +58,36 @@ class RdsApi:
 
     def describe_instances(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """DescribeDBInstances for up to 100 ids: ``{id: item}`` of those that exist."""
-        if not ids:
-            return {}
-        if len(ids) > DESCRIBE_BATCH:
-            raise ValueError(f"at most {DESCRIBE_BATCH} ids per DescribeDBInstances call")
-        body = self._call("DescribeDBInstances", {"DBInstanceId": ",".join(ids), "PageSize": DESCRIBE_BATCH})
-        wanted = set(ids)
-        return {item["DBInstanceId"]: item for item in _items(body) if item.get("DBInstanceId") in wanted}
+        return self._describe_ids("DescribeDBInstances", "DBInstanceId", ids)
 
     def find_by_tags(self, tags: Mapping[str, str]) -> list[dict[str, Any]]:
         """DescribeDBInstances filtered by tags (a JSON object, as the API wants it)."""
-        found: list[dict[str, Any]] = []
-        for page in range(1, _MAX_PAGES + 1):
-            body = self._call(
-                "DescribeDBInstances",
-                {
-                    "Tags": json.dumps(dict(tags), sort_keys=True),
-                    "PageSize": DESCRIBE_BATCH,
-                    "PageNumber": page,
-                },
-            )
-            items = _items(body)
-            found.extend(items)
-            if len(items) < DESCRIBE_BATCH:
-                break
-        return found
+        return self._all_pages(
+            "DescribeDBInstances", {"Tags": json.dumps(dict(tags), sort_keys=True)}, page_size=DESCRIBE_BATCH
+        )
+
+    def kind(self) -> CloudKind:
+        """How RDS names, finds and deletes its instances (for deprovisioning and adoption)."""
+        return CloudKind(
+            noun="RDS instance",
+            id_detail="db_instance_id",
+            id_key=self.id_key,
+            status_key="DBInstanceStatus",
+            # Released: in the recycle bin, which Alibaba empties on its own.
+            gone_states=frozenset({"Released"}),
+            deleting_states=frozenset({"Deleting"}),
+            # DeleteDBInstance is refused in these, and accepted later.
+            wait_states=frozenset(
+                {"Creating", "DBInstanceClassChanging", "Rebooting", "Restoring", "TRANSING"}
+            ),
+            busy_codes=frozenset({"IncorrectDBInstanceState", "OperationDenied.DBInstanceStatus"}),
+            find_by_tags=self.find_by_tags,
+            delete=self.delete_instance,
+            refusals={
+                "OperationDenied.DeletionProtection": "deletion protection is on; an operator must turn it "
+                "off in the Alibaba Cloud console, then the deletion can be tried again."
+            },
+        )
 
     def describe_attribute(self, instance_id: str) -> dict[str, Any] | None:
         """DescribeDBInstanceAttribute: the full attributes, or None when the instance is gone."""
@@ -126,20 +128,7 @@ class RdsApi:
 
     def delete_instance(self, instance_id: str) -> bool:
         """DeleteDBInstance; False when the instance was already gone."""
-        try:
-            self._call("DeleteDBInstance", {"DBInstanceId": instance_id})
-        except AliyunError as error:
-            if classify(error) is ErrorCategory.NOT_FOUND:
-                return False
-            raise
-        return True
-
-    def modify_security_ips(self, instance_id: str, ips: Sequence[str]) -> None:
-        """ModifySecurityIps, mode ``Cover`` of the default group: repeating it is harmless."""
-        self._call(
-            "ModifySecurityIps",
-            {"DBInstanceId": instance_id, "SecurityIps": ",".join(ips), "ModifyMode": "Cover"},
-        )
+        return self._call_unless_gone("DeleteDBInstance", {"DBInstanceId": instance_id})
 
     def modify_ssl(self, instance_id: str, connection_string: str, enabled: bool) -> None:
         """ModifyDBInstanceSSL on the instance's connection string."""
@@ -161,35 +150,19 @@ class RdsApi:
 
     def ensure_account(self, instance_id: str, name: str, password: str, *, privileged: bool) -> None:
         """CreateAccount, or ResetAccountPassword when the account exists (a repeated step)."""
-        try:
-            self._call(
-                "CreateAccount",
-                {
-                    "DBInstanceId": instance_id,
-                    "AccountName": name,
-                    "AccountPassword": password,
-                    "AccountType": "Super" if privileged else "Normal",
-                    "AccountDescription": "openbroker manager" if privileged else "openbroker binding",
-                },
-            )
-        except AliyunError as error:
-            if classify(error) is not ErrorCategory.DUPLICATE:
-                raise
+        created = self._call_unless_duplicate(
+            "CreateAccount",
+            {
+                "DBInstanceId": instance_id,
+                "AccountName": name,
+                "AccountPassword": password,
+                "AccountType": "Super" if privileged else "Normal",
+                "AccountDescription": "openbroker manager" if privileged else "openbroker binding",
+            },
+        )
+        if not created:
             # Created by an earlier run whose password was not saved: take it over.
-            self._call(
-                "ResetAccountPassword",
-                {"DBInstanceId": instance_id, "AccountName": name, "AccountPassword": password},
-            )
-
-    def delete_account(self, instance_id: str, name: str) -> bool:
-        """DeleteAccount; False when the account (or the instance) was already gone."""
-        try:
-            self._call("DeleteAccount", {"DBInstanceId": instance_id, "AccountName": name})
-        except AliyunError as error:
-            if classify(error) is ErrorCategory.NOT_FOUND:
-                return False
-            raise
-        return True
+            self.reset_password(instance_id, name, password)
 
     def grant(self, instance_id: str, account: str, database: str, privilege: str) -> None:
         """GrantAccountPrivilege (granting again what is granted is harmless)."""
@@ -205,22 +178,12 @@ class RdsApi:
 
     def ensure_database(self, instance_id: str, name: str, character_set: str) -> None:
         """CreateDatabase; a duplicate means an earlier run created it."""
-        try:
-            self._call(
-                "CreateDatabase",
-                {
-                    "DBInstanceId": instance_id,
-                    "DBName": name,
-                    "CharacterSetName": character_set,
-                    "DBDescription": "openbroker database",
-                },
-            )
-        except AliyunError as error:
-            if classify(error) is not ErrorCategory.DUPLICATE:
-                raise
-
-
-def _items(body: Mapping[str, Any]) -> list[dict[str, Any]]:
-    items = body.get("Items", {})
-    found = items.get("DBInstance", []) if isinstance(items, Mapping) else []
-    return [item for item in found if isinstance(item, dict)]
+        self._call_unless_duplicate(
+            "CreateDatabase",
+            {
+                "DBInstanceId": instance_id,
+                "DBName": name,
+                "CharacterSetName": character_set,
+                "DBDescription": "openbroker database",
+            },
+        )

@@ -14,15 +14,13 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
-from aliyun_brokers.common.settings import parse_security_ip
+from aliyun_brokers.common.parameters import provision_fields, strict_schema, update_fields
 from aliyun_brokers.rds.plans import RdsPlan
 
-__all__ = ["MAX_SECURITY_IPS", "provision_schema", "update_schema"]
+__all__ = ["provision_schema", "update_schema"]
 
-#: Alibaba allows 1000 whitelist entries per instance; the operator's share comes first.
-MAX_SECURITY_IPS = 100
 # Names RDS or the engines keep for themselves.
 _RESERVED_DATABASES = (
     "mysql",
@@ -39,13 +37,6 @@ _RESERVED_DATABASES = (
 def _multiple_of_five(value: int) -> None:
     if value % 5:
         raise ValidationError("Must be a multiple of 5 (Alibaba sizes storage in steps of 5 GB).")
-
-
-def _security_ip(value: str) -> None:
-    try:
-        parse_security_ip(value)
-    except ValueError:
-        raise ValidationError("Must be an IPv4 or IPv6 address or a CIDR block.") from None
 
 
 def _database_name(engine: str) -> fields.String:
@@ -73,52 +64,19 @@ def _database_name(engine: str) -> fields.String:
     )
 
 
-def _security_ips(**default: Any) -> fields.List:
-    return fields.List(
-        fields.String(validate=_security_ip),
-        validate=validate.Length(max=MAX_SECURITY_IPS),
-        **default,
-        metadata={
-            "description": "Extra addresses or CIDR blocks allowed to connect, "
-            "added to the operator's list (whole-internet blocks only where the operator allows them)."
-        },
-    )
-
-
-def _tls(**default: Any) -> fields.Boolean:
-    return fields.Boolean(
-        **default,
-        metadata={"description": "Turn on TLS for client connections (credentials then ask for TLS)."},
-    )
-
-
 def provision_schema(plan_name: str, plan: RdsPlan, zones: Sequence[str]) -> type[Schema]:
     """The provision parameters of one plan; ``zones`` are the ones users may choose."""
     attrs: dict[str, Any] = {
         "database_name": _database_name(plan.engine),
-        "engine_version": fields.String(
-            validate=validate.OneOf(list(plan.engine_versions)),
-            load_default=plan.default_version,
-            metadata={"description": f"{plan.engine} major version. Cannot be changed later."},
-        ),
         "storage_gb": fields.Integer(
             strict=True,
             validate=[validate.Range(min=plan.storage_gb, max=plan.max_storage_gb), _multiple_of_five],
             load_default=plan.storage_gb,
             metadata={"description": "Storage in GB, a multiple of 5. Can only grow later."},
         ),
-        # The loaded list is serialised again by the framework, so sharing it is harmless.
-        "security_ips": _security_ips(load_default=[]),
-        "tls": _tls(load_default=False),
+        **provision_fields(plan.engine, plan.engine_versions, zones),
     }
-    if zones:
-        attrs["zone_id"] = fields.String(
-            validate=validate.OneOf(list(zones)),
-            metadata={
-                "description": "Alibaba Cloud zone to create the instance in (default: the operator's)."
-            },
-        )
-    return _schema(f"RdsProvision_{plan_name}", attrs)
+    return strict_schema(f"RdsProvision_{plan_name}", attrs)
 
 
 def update_schema(plan_name: str, plan: RdsPlan) -> type[Schema]:
@@ -129,19 +87,6 @@ def update_schema(plan_name: str, plan: RdsPlan) -> type[Schema]:
             validate=[validate.Range(min=5, max=plan.max_storage_gb), _multiple_of_five],
             metadata={"description": "New storage in GB, a multiple of 5, not below the current size."},
         ),
-        "security_ips": _security_ips(),
-        "tls": _tls(),
-        "engine_version": fields.String(
-            metadata={
-                "description": "Engine version changes are not supported; sending another version is refused."
-            }
-        ),
+        **update_fields(),
     }
-    return _schema(f"RdsUpdate_{plan_name}", attrs)
-
-
-def _schema(name: str, attrs: dict[str, Any]) -> type[Schema]:
-    class Meta:
-        unknown = RAISE
-
-    return type(name, (Schema,), {"Meta": Meta, **attrs})
+    return strict_schema(f"RdsUpdate_{plan_name}", attrs)

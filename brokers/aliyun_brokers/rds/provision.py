@@ -18,20 +18,19 @@ tag search finds the first, and the ClientToken makes Alibaba return it.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
-from aliyun_brokers.common.failures import fail_or_retry
-from aliyun_brokers.common.lookup import find_tagged
-from aliyun_brokers.common.naming import client_token, instance_description, resource_tags
+from aliyun_brokers.common.naming import client_token, instance_description, tag_parameter
+from aliyun_brokers.common.stages import run_stages
+from aliyun_brokers.rds.cloud import RUNNING
 from aliyun_brokers.rds.engines import default_database_name, owner_role_name, profile_for
-from aliyun_brokers.rds.runtime import GONE_STATES, RdsRuntime
-from openbroker_aliyun.aliyun.port import AliyunError
-from openbroker_aliyun.broker import Done, InstanceStepResult
+from aliyun_brokers.rds.runtime import RdsRuntime
+from openbroker_aliyun.broker import InstanceStepResult
 from openbroker_aliyun.credentials import generate_password
-from openbroker_aliyun.domain import InstanceMetadata, InstanceOperation
+from openbroker_aliyun.domain import InstanceOperation
 from openbroker_aliyun.errors import OperationFailed
 
-__all__ = ["instance_metadata", "provision"]
+__all__ = ["provision"]
 
 # How long a new instance may be missing from DescribeDBInstances (Alibaba's lists lag).
 _APPEAR_GRACE_SECONDS = 600
@@ -47,48 +46,20 @@ _DOING = {
     "tls_wait": "Waiting for TLS",
 }
 
-Stage = Callable[[RdsRuntime, InstanceOperation], "str | InstanceStepResult"]
-
 
 def provision(rt: RdsRuntime, op: InstanceOperation) -> InstanceStepResult:
     """One provision step: run stages until one has to wait, or the instance is ready."""
     details = op.instance.details
-    details.setdefault("step", "create")
-    for _ in range(len(_STAGES) + 1):  # bounded: each stage moves forward or returns
-        stage = details["step"]
-        if stage == "done":
-            rt.cache.forget(details["db_instance_id"])
-            return Done(
-                description=f"The RDS instance {details['db_instance_id']} is ready.",
-                metadata=instance_metadata(rt, details),
-            )
-        try:
-            outcome = _STAGES[stage](rt, op)
-        except AliyunError as error:
-            fail_or_retry(error, _DOING[stage])
-        if not isinstance(outcome, str):
-            return outcome
-        details["step"] = outcome
-    raise AssertionError("provision stages did not converge")
+    return run_stages(rt, op, details, _STAGES, _DOING, lambda: rt.ready(details), first="create")
 
 
-def instance_metadata(rt: RdsRuntime, details: dict[str, Any]) -> InstanceMetadata:
-    """What GET instance shows operators: where the instance is in Alibaba Cloud."""
-    return InstanceMetadata(
-        attributes={
-            "alibaba_cloud_instance_id": details["db_instance_id"],
-            "region_id": rt.settings.region_id,
-        }
-    )
-
-
-def _create(rt: RdsRuntime, op: InstanceOperation) -> str | InstanceStepResult:
-    details, params = op.instance.details, op.parameters
+def _create(rt: RdsRuntime, op: InstanceOperation, details: dict[str, Any]) -> str | InstanceStepResult:
+    params = op.parameters
     plan = rt.plan(op.plan_id)
     settings = rt.settings
     database = params.get("database_name") or default_database_name(settings.broker_id, op.instance.id)
     zone_id, vswitch_id = settings.vswitch_for(params.get("zone_id"))
-    security_ips = list(dict.fromkeys([*settings.security_ips, *params.get("security_ips", [])]))
+    security_ips = settings.whitelist(params.get("security_ips", []))
     details.update(
         engine=plan.engine,
         engine_version=params.get("engine_version", plan.default_version),
@@ -104,14 +75,7 @@ def _create(rt: RdsRuntime, op: InstanceOperation) -> str | InstanceStepResult:
     if plan.engine == "PostgreSQL":
         details["owner_role"] = owner_role_name(database)
     if not details.get("db_instance_id"):
-        found = find_tagged(
-            lambda tags: [
-                item for item in rt.api.find_by_tags(tags) if item.get("DBInstanceStatus") not in GONE_STATES
-            ],
-            broker_id=settings.broker_id,
-            instance_id=op.instance.id,
-            id_key="DBInstanceId",
-        )
+        found = rt.kind.tagged_ids(settings.broker_id, op.instance.id, live_only=True)
         if found:
             details["db_instance_id"] = found[0]
             details["adopted"] = True
@@ -135,10 +99,7 @@ def _create(rt: RdsRuntime, op: InstanceOperation) -> str | InstanceStepResult:
                     # Per operation: a provision that failed and is tried again (a new
                     # operation) must not get back an instance deleted in between.
                     "ClientToken": client_token(settings.broker_id, op.instance.id, f"create:{op.id}"),
-                    "Tag": [
-                        {"Key": key, "Value": value}
-                        for key, value in resource_tags(settings.broker_id, op.instance.id).items()
-                    ],
+                    "Tag": tag_parameter(settings.broker_id, op.instance.id),
                 }
             )
             details["db_instance_id"] = answer["DBInstanceId"]
@@ -150,8 +111,7 @@ def _create(rt: RdsRuntime, op: InstanceOperation) -> str | InstanceStepResult:
     return rt.wait(f"Creating the RDS instance {details['db_instance_id']}.")
 
 
-def _wait(rt: RdsRuntime, op: InstanceOperation) -> str | InstanceStepResult:
-    details = op.instance.details
+def _wait(rt: RdsRuntime, op: InstanceOperation, details: dict[str, Any]) -> str | InstanceStepResult:
     instance_id = details["db_instance_id"]
     described = rt.describe(instance_id)
     if described.item is None:
@@ -162,11 +122,11 @@ def _wait(rt: RdsRuntime, op: InstanceOperation) -> str | InstanceStepResult:
         )
     status = described.item.get("DBInstanceStatus", "")
     lock = described.item.get("LockMode") or "Unlock"
-    if status in GONE_STATES:
+    if status in rt.kind.leaving_states:
         raise OperationFailed(
             f"The RDS instance {instance_id} is being deleted outside the broker ({status})."
         )
-    if status != "Running":
+    if status != RUNNING:
         return rt.wait(f"The RDS instance {instance_id} is {status}.")
     if lock != "Unlock":
         # Locked for arrears, expiry or a full disk: an operator must act; keep waiting so
@@ -180,8 +140,7 @@ def _wait(rt: RdsRuntime, op: InstanceOperation) -> str | InstanceStepResult:
     return "endpoint"
 
 
-def _endpoint(rt: RdsRuntime, op: InstanceOperation) -> str | InstanceStepResult:
-    details = op.instance.details
+def _endpoint(rt: RdsRuntime, op: InstanceOperation, details: dict[str, Any]) -> str | InstanceStepResult:
     if not details.get("host"):
         found = rt.api.endpoint(details["db_instance_id"])
         if found is None:
@@ -190,8 +149,7 @@ def _endpoint(rt: RdsRuntime, op: InstanceOperation) -> str | InstanceStepResult
     return "manager" if rt.uses_manager(details) else "database"
 
 
-def _manager(rt: RdsRuntime, op: InstanceOperation) -> str | InstanceStepResult:
-    details = op.instance.details
+def _manager(rt: RdsRuntime, op: InstanceOperation, details: dict[str, Any]) -> str | InstanceStepResult:
     profile = profile_for(details["engine"])
     details["manager_account"] = profile.manager_account(rt.settings.broker_id, op.instance.id)
     details.setdefault("manager_password", generate_password())
@@ -201,23 +159,20 @@ def _manager(rt: RdsRuntime, op: InstanceOperation) -> str | InstanceStepResult:
     return "database"
 
 
-def _database(rt: RdsRuntime, op: InstanceOperation) -> str | InstanceStepResult:
-    details = op.instance.details
+def _database(rt: RdsRuntime, op: InstanceOperation, details: dict[str, Any]) -> str | InstanceStepResult:
     profile = profile_for(details["engine"])
     rt.api.ensure_database(details["db_instance_id"], details["database"], profile.character_set)
     return "ownership" if rt.uses_manager(details) else "tls"
 
 
-def _ownership(rt: RdsRuntime, op: InstanceOperation) -> str | InstanceStepResult:
-    details = op.instance.details
+def _ownership(rt: RdsRuntime, op: InstanceOperation, details: dict[str, Any]) -> str | InstanceStepResult:
     profile = profile_for(details["engine"])
     # SqlError propagates: transient (the database may still be being created).
     profile.sql.prepare_database(rt.manager_login(details), details["owner_role"])
     return "tls"
 
 
-def _tls(rt: RdsRuntime, op: InstanceOperation) -> str | InstanceStepResult:
-    details = op.instance.details
+def _tls(rt: RdsRuntime, op: InstanceOperation, details: dict[str, Any]) -> str | InstanceStepResult:
     if not op.parameters.get("tls"):
         return "done"
     rt.api.modify_ssl(details["db_instance_id"], details["host"], True)
@@ -225,15 +180,14 @@ def _tls(rt: RdsRuntime, op: InstanceOperation) -> str | InstanceStepResult:
     return rt.wait(f"Turning on TLS on the RDS instance {details['db_instance_id']}.")
 
 
-def _tls_wait(rt: RdsRuntime, op: InstanceOperation) -> str | InstanceStepResult:
-    details = op.instance.details
+def _tls_wait(rt: RdsRuntime, op: InstanceOperation, details: dict[str, Any]) -> str | InstanceStepResult:
     if not rt.api.ssl_enabled(details["db_instance_id"]):
         return rt.wait(f"Waiting for TLS on the RDS instance {details['db_instance_id']}.")
     details["tls"] = True
     return "done"
 
 
-_STAGES: dict[str, Stage] = {
+_STAGES = {
     "create": _create,
     "wait": _wait,
     "endpoint": _endpoint,

@@ -16,17 +16,17 @@ A failed update leaves the instance usable and the update repeatable.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
-from aliyun_brokers.common.failures import fail_or_retry
-from aliyun_brokers.common.settings import is_public
+from aliyun_brokers.common.parameters import refuse_public_ips
+from aliyun_brokers.common.stages import Stage
+from aliyun_brokers.common.update import network_targets, run_update, update_whitelist
+from aliyun_brokers.rds.cloud import RUNNING
 from aliyun_brokers.rds.plans import RdsPlan
-from aliyun_brokers.rds.provision import instance_metadata
 from aliyun_brokers.rds.runtime import RdsRuntime
-from openbroker_aliyun.aliyun.port import AliyunError
-from openbroker_aliyun.broker import Done, InstanceStepResult
+from openbroker_aliyun.broker import InstanceStepResult
 from openbroker_aliyun.domain import InstanceOperation, InstanceRecord
-from openbroker_aliyun.errors import BadRequest, UnprocessableEntity
+from openbroker_aliyun.errors import UnprocessableEntity
 
 __all__ = ["check_update", "target_storage", "update"]
 
@@ -37,8 +37,6 @@ _DOING = {
     "tls": "Switching TLS",
     "tls_wait": "Waiting for TLS to switch",
 }
-
-Stage = Callable[[RdsRuntime, InstanceOperation, dict[str, Any]], "str | InstanceStepResult"]
 
 
 def current_storage(instance: InstanceRecord) -> int:
@@ -87,51 +85,26 @@ def check_update(
             f"more than this plan's maximum of {new.max_storage_gb} GB; "
             "choose a larger plan."
         )
-    ips = parameters.get("security_ips")
-    if ips and any(is_public(ip) for ip in ips) and not rt.settings.allow_public_access:
-        raise BadRequest("security_ips: whole-internet blocks (0.0.0.0/0) are not allowed by the operator.")
+    refuse_public_ips(parameters.get("security_ips"), allowed=rt.settings.allow_public_access)
 
 
 def update(rt: RdsRuntime, op: InstanceOperation) -> InstanceStepResult:
     """One update step: run stages until one has to wait, or the update is applied."""
-    state = op.instance.details.setdefault("update", {})
-    if state.get("op") != op.id:
-        state.clear()
-        state.update(_targets(rt, op))
-    for _ in range(len(_STAGES) + 1):
-        stage = state["step"]
-        if stage == "done":
-            op.instance.details.pop("update", None)
-            rt.cache.forget(op.instance.details["db_instance_id"])
-            return Done(
-                description="The RDS instance was updated.",
-                metadata=instance_metadata(rt, op.instance.details),
-            )
-        try:
-            outcome = _STAGES[stage](rt, op, state)
-        except AliyunError as error:
-            fail_or_retry(error, _DOING[stage], instance_usable=True, update_repeatable=True)
-        if not isinstance(outcome, str):
-            return outcome
-        state["step"] = outcome
-    raise AssertionError("update stages did not converge")
+    return run_update(rt, op, targets=lambda: _targets(rt, op), stages=_STAGES, doing=_DOING, first="spec")
 
 
 def _targets(rt: RdsRuntime, op: InstanceOperation) -> dict[str, Any]:
     details, params = op.instance.details, op.parameters
     old = rt.plan(op.previous_plan_id or op.instance.plan_id)
     new = rt.plan(op.plan_id)
-    state: dict[str, Any] = {"op": op.id, "step": "spec"}
-    state["instance_class"] = new.instance_class
-    state["category"] = new.category
-    state["storage_gb"] = target_storage(op.instance, old, new, params)
-    if "security_ips" in params:
-        state["security_ips"] = list(dict.fromkeys([*rt.settings.security_ips, *params["security_ips"]]))
-    if "tls" in params:
-        state["tls"] = bool(params["tls"])
     details.setdefault("instance_class", old.instance_class)
     details.setdefault("category", old.category)
-    return state
+    return {
+        "instance_class": new.instance_class,
+        "category": new.category,
+        "storage_gb": target_storage(op.instance, old, new, params),
+        **network_targets(rt, params),
+    }
 
 
 def _spec(rt: RdsRuntime, op: InstanceOperation, state: dict[str, Any]) -> str | InstanceStepResult:
@@ -146,7 +119,7 @@ def _spec(rt: RdsRuntime, op: InstanceOperation, state: dict[str, Any]) -> str |
     instance_id = details["db_instance_id"]
     described = rt.describe(instance_id)
     status = described.item.get("DBInstanceStatus") if described.item else None
-    if status != "Running":
+    if status != RUNNING:
         return rt.wait(
             f"Waiting for the RDS instance {instance_id} ({status or 'not found'}) before changing it."
         )
@@ -167,7 +140,7 @@ def _spec_wait(rt: RdsRuntime, op: InstanceOperation, state: dict[str, Any]) -> 
     described = rt.describe(instance_id)
     item = described.item or {}
     status = item.get("DBInstanceStatus", "not found")
-    if status != "Running" or item.get("DBInstanceClass") != state["instance_class"]:
+    if status != RUNNING or item.get("DBInstanceClass") != state["instance_class"]:
         # Running with the old class: the change has not started yet.
         return rt.wait(f"The RDS instance {instance_id} is {status} (changing to {state['instance_class']}).")
     if state["storage_gb"] != int(details["storage_gb"]):
@@ -181,13 +154,6 @@ def _spec_wait(rt: RdsRuntime, op: InstanceOperation, state: dict[str, Any]) -> 
         instance_class=state["instance_class"], storage_gb=state["storage_gb"], category=state["category"]
     )
     return "ips"
-
-
-def _ips(rt: RdsRuntime, op: InstanceOperation, state: dict[str, Any]) -> str | InstanceStepResult:
-    if "security_ips" in state:
-        rt.api.modify_security_ips(op.instance.details["db_instance_id"], state["security_ips"])
-        op.instance.details["security_ips"] = state["security_ips"]
-    return "tls"
 
 
 def _tls(rt: RdsRuntime, op: InstanceOperation, state: dict[str, Any]) -> str | InstanceStepResult:
@@ -209,10 +175,10 @@ def _tls_wait(rt: RdsRuntime, op: InstanceOperation, state: dict[str, Any]) -> s
     return "done"
 
 
-_STAGES: dict[str, Stage] = {
+_STAGES: dict[str, Stage[RdsRuntime, InstanceOperation, InstanceStepResult]] = {
     "spec": _spec,
     "spec_wait": _spec_wait,
-    "ips": _ips,
+    "ips": update_whitelist,
     "tls": _tls,
     "tls_wait": _tls_wait,
 }

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aliyun_brokers.common.failures import fail_or_retry
+from aliyun_brokers.common import binding as common_binding
+from aliyun_brokers.common.stages import run_stages
 from aliyun_brokers.redis.plans import has_acl_auth
 from aliyun_brokers.redis.runtime import RedisRuntime
-from aliyun_brokers.redis.stages import run_stages
-from openbroker_aliyun.aliyun.port import AliyunError
-from openbroker_aliyun.broker import BindStepResult, Bound, Done, InstanceStepResult
+from openbroker_aliyun.broker import BindStepResult, Bound, InstanceStepResult
 from openbroker_aliyun.credentials import (
     REDIS_ACCOUNT_MAX_LENGTH,
     endpoints_for,
@@ -73,18 +72,8 @@ def binding_credentials(
 
 def unbind(rt: RedisRuntime, op: BindingOperation) -> InstanceStepResult:
     """Delete the binding's account (also for a binding whose bind never finished)."""
-    instance_id = op.instance.details.get("instance_id")
-    if not instance_id:
-        return Done(description="The service instance has no Redis instance; nothing to delete.")
-    account = op.binding.details.get("account") or account_name(op.binding.id)
-    try:
-        deleted = rt.api.delete_account(instance_id, account)
-    except AliyunError as error:
-        fail_or_retry(error, "Deleting the binding's Redis account")
-    return Done(
-        description="The binding's Redis account was deleted."
-        if deleted
-        else "The binding's Redis account was already gone."
+    return common_binding.unbind(
+        rt, op, derived_account=lambda: account_name(op.binding.id), account_noun="Redis account"
     )
 
 

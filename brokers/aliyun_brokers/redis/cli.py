@@ -12,18 +12,13 @@ from __future__ import annotations
 
 import argparse
 import shutil
-from typing import Any, Sequence
+from typing import Any
 
-from aliyun_brokers.common.cli import BrokerCommand, run
+from aliyun_brokers.common.cli import BrokerCommand
 from aliyun_brokers.common.settings import CloudBrokerSettings
 from aliyun_brokers.redis.broker import RedisBroker
-from openbroker_aliyun.aliyun.port import AliyunPort
 
 __all__ = ["COMMAND", "main"]
-
-
-def _build(settings: CloudBrokerSettings, port: AliyunPort) -> RedisBroker:
-    return RedisBroker(settings, port)
 
 
 def _demo_arguments(group: argparse.ArgumentParser) -> None:
@@ -45,16 +40,14 @@ COMMAND = BrokerCommand(
     name="redis-broker",
     description="Open Service Broker for ApsaraDB for Redis on Alibaba Cloud.",
     settings_class=CloudBrokerSettings,
-    build_broker=_build,
+    build_broker=RedisBroker,
     demo_arguments=_demo_arguments,
     demo_emulator=_demo_emulator,
     broker_name="aliyun-redis",
 )
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``redis-broker``."""
-    return run(COMMAND, argv)
+#: Entry point of ``redis-broker``.
+main = COMMAND.main
 
 
 if __name__ == "__main__":

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields
 
-from aliyun_brokers.redis.network_parameters import security_ips_field, tls_field, zone_field
+from aliyun_brokers.common.parameters import provision_fields, strict_schema, update_fields
 from aliyun_brokers.redis.plans import RedisPlan
 
 __all__ = ["bind_schema", "provision_schema", "update_schema"]
@@ -23,33 +23,14 @@ __all__ = ["bind_schema", "provision_schema", "update_schema"]
 
 def provision_schema(plan_name: str, plan: RedisPlan, zones: Sequence[str]) -> type[Schema]:
     """The provision parameters of one plan; ``zones`` are the ones users may choose."""
-    attrs: dict[str, Any] = {
-        "engine_version": fields.String(
-            validate=validate.OneOf(list(plan.engine_versions)),
-            load_default=plan.default_version,
-            metadata={"description": "Redis major version. Cannot be changed later."},
-        ),
-        # The loaded list is serialised again by the framework, so sharing it is harmless.
-        "security_ips": security_ips_field(load_default=[]),
-        "tls": tls_field(load_default=False),
-    }
-    if zones:
-        attrs["zone_id"] = zone_field(zones)
-    return _schema(f"RedisProvision_{plan_name}", attrs)
+    return strict_schema(
+        f"RedisProvision_{plan_name}", provision_fields("Redis", plan.engine_versions, zones)
+    )
 
 
 def update_schema(plan_name: str) -> type[Schema]:
     """The update parameters (loaded partially: only the keys given)."""
-    attrs: dict[str, Any] = {
-        "security_ips": security_ips_field(),
-        "tls": tls_field(),
-        "engine_version": fields.String(
-            metadata={
-                "description": "Engine version changes are not supported; sending another version is refused."
-            }
-        ),
-    }
-    return _schema(f"RedisUpdate_{plan_name}", attrs)
+    return strict_schema(f"RedisUpdate_{plan_name}", update_fields())
 
 
 def bind_schema(plan_name: str) -> type[Schema]:
@@ -63,11 +44,4 @@ def bind_schema(plan_name: str) -> type[Schema]:
             },
         ),
     }
-    return _schema(f"RedisBind_{plan_name}", attrs)
-
-
-def _schema(name: str, attrs: dict[str, Any]) -> type[Schema]:
-    class Meta:
-        unknown = RAISE
-
-    return type(name, (Schema,), {"Meta": Meta, **attrs})
+    return strict_schema(f"RedisBind_{plan_name}", attrs)

@@ -7,12 +7,12 @@ stops the broker at start-up with the plan and key named, instead of failing pro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from aliyun_brokers.common.catalog import plan_properties
 from openbroker_aliyun.catalog.model import Plan
-from openbroker_aliyun.catalog.validation import CatalogError
 
 __all__ = [
     "ACCOUNTS_SINCE",
@@ -105,15 +105,7 @@ class _PlanProperties(Schema):
 
 def parse_properties(plan: Plan, path: str) -> RedisPlan:
     """The typed properties of ``plan``, or ``CatalogError`` naming ``path`` and the keys."""
-    try:
-        data: Mapping[str, Any] = _PlanProperties().load(dict(plan.properties))
-    except ValidationError as error:
-        problems = []
-        for key, messages in sorted(error.normalized_messages().items()):
-            text = " ".join(str(m) for m in messages) if isinstance(messages, list) else str(messages)
-            where = path if key == "_schema" else f"{path}.properties.{key}"
-            problems.append(f"{where}: {text}")
-        raise CatalogError(problems) from None
+    data = plan_properties(_PlanProperties(), plan, path)
     return RedisPlan(
         engine_versions=tuple(data["engine_versions"]),
         instance_class=data.get("instance_class"),

@@ -19,15 +19,16 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from aliyun_brokers.common.naming import client_token, instance_description, resource_tags
-from aliyun_brokers.redis.runtime import GONE_STATES, NORMAL, RedisRuntime
-from aliyun_brokers.redis.stages import run_stages
-from openbroker_aliyun.broker import Done, InProgress, InstanceStepResult
+from aliyun_brokers.common.naming import client_token, instance_description, tag_parameter
+from aliyun_brokers.common.stages import run_stages
+from aliyun_brokers.redis.cloud import GONE_STATES, NORMAL
+from aliyun_brokers.redis.runtime import RedisRuntime
+from openbroker_aliyun.broker import InProgress, InstanceStepResult
 from openbroker_aliyun.credentials import generate_password
-from openbroker_aliyun.domain import InstanceMetadata, InstanceOperation
+from openbroker_aliyun.domain import InstanceOperation
 from openbroker_aliyun.errors import OperationFailed
 
-__all__ = ["instance_metadata", "provision", "wait_normal"]
+__all__ = ["provision", "wait_normal"]
 
 # How long a new instance may be missing from DescribeInstances (Alibaba's lists lag).
 _APPEAR_GRACE_SECONDS = 600
@@ -51,21 +52,7 @@ def provision(rt: RedisRuntime, op: InstanceOperation) -> InstanceStepResult:
         # made (its instance, if that still exists, and the password it was created with).
         details.update(provision_op=op.id, step="prepare")
 
-    def finish() -> InstanceStepResult:
-        rt.cache.forget(details["instance_id"])
-        return Done(
-            description=f"The Redis instance {details['instance_id']} is ready.",
-            metadata=instance_metadata(rt, details),
-        )
-
-    return run_stages(rt, op, details, _STAGES, _DOING, finish, first="prepare")
-
-
-def instance_metadata(rt: RedisRuntime, details: dict[str, Any]) -> InstanceMetadata:
-    """What GET instance shows operators: where the instance is in Alibaba Cloud."""
-    return InstanceMetadata(
-        attributes={"alibaba_cloud_instance_id": details["instance_id"], "region_id": rt.settings.region_id}
-    )
+    return run_stages(rt, op, details, _STAGES, _DOING, lambda: rt.ready(details), first="prepare")
 
 
 def wait_normal(rt: RedisRuntime, instance_id: str, doing: str) -> InProgress | None:
@@ -99,7 +86,7 @@ def _prepare(rt: RedisRuntime, op: InstanceOperation, details: dict[str, Any]) -
         instance_class=plan.instance_class,
         zone_id=zone_id,
         vswitch_id=vswitch_id,
-        security_ips=list(dict.fromkeys([*settings.security_ips, *params.get("security_ips", [])])),
+        security_ips=settings.whitelist(params.get("security_ips", [])),
         tls=False,
     )
     details.setdefault("password", generate_password())
@@ -136,10 +123,7 @@ def _create(rt: RedisRuntime, op: InstanceOperation, details: dict[str, Any]) ->
                     # Per operation: a provision that failed and is tried again (a new
                     # operation) must not get back an instance deleted in between.
                     "Token": client_token(settings.broker_id, op.instance.id, f"create:{op.id}"),
-                    "Tag": [
-                        {"Key": key, "Value": value}
-                        for key, value in resource_tags(settings.broker_id, op.instance.id).items()
-                    ],
+                    "Tag": tag_parameter(settings.broker_id, op.instance.id),
                 }
             )
             details["instance_id"] = answer["InstanceId"]

@@ -19,12 +19,13 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from aliyun_brokers.common.naming import client_token
-from aliyun_brokers.redis.network_parameters import refuse_public_ips
+from aliyun_brokers.common.parameters import refuse_public_ips
+from aliyun_brokers.common.stages import Stage
+from aliyun_brokers.common.update import network_targets, run_update, update_whitelist
 from aliyun_brokers.redis.plans import RedisPlan
-from aliyun_brokers.redis.provision import instance_metadata, wait_normal
+from aliyun_brokers.redis.provision import wait_normal
 from aliyun_brokers.redis.runtime import RedisRuntime
-from aliyun_brokers.redis.stages import run_stages
-from openbroker_aliyun.broker import Done, InstanceStepResult
+from openbroker_aliyun.broker import InstanceStepResult
 from openbroker_aliyun.domain import InstanceOperation, InstanceRecord
 from openbroker_aliyun.errors import UnprocessableEntity
 
@@ -70,33 +71,18 @@ def check_update(
 
 def update(rt: RedisRuntime, op: InstanceOperation) -> InstanceStepResult:
     """One update step: run stages until one has to wait, or the update is applied."""
-    details = op.instance.details
-    state = details.setdefault("update", {})
-    if state.get("op") != op.id:
-        state.clear()
-        state.update(_targets(rt, op))
-
-    def finish() -> InstanceStepResult:
-        details.pop("update", None)
-        rt.cache.forget(details["instance_id"])
-        return Done(description="The Redis instance was updated.", metadata=instance_metadata(rt, details))
-
-    return run_stages(
-        rt, op, state, _STAGES, _DOING, finish, first="spec", instance_usable=True, update_repeatable=True
-    )
+    return run_update(rt, op, targets=lambda: _targets(rt, op), stages=_STAGES, doing=_DOING, first="spec")
 
 
 def _targets(rt: RedisRuntime, op: InstanceOperation) -> dict[str, Any]:
-    params, new = op.parameters, rt.plan(op.plan_id)
-    old = rt.plan(op.previous_plan_id or op.instance.plan_id)
-    state: dict[str, Any] = {"op": op.id, "step": "spec" if new != old else "ips"}
-    state["instance_class"] = new.instance_class
-    state["shard_count"] = new.shard_count
-    if "security_ips" in params:
-        state["security_ips"] = list(dict.fromkeys([*rt.settings.security_ips, *params["security_ips"]]))
-    if "tls" in params:
-        state["tls"] = bool(params["tls"])
-    return state
+    new, old = rt.plan(op.plan_id), rt.plan(op.previous_plan_id or op.instance.plan_id)
+    return {
+        # The same plan: nothing to change but what the parameters say.
+        "step": "spec" if new != old else "ips",
+        "instance_class": new.instance_class,
+        "shard_count": new.shard_count,
+        **network_targets(rt, op.parameters),
+    }
 
 
 def _has_spec(item: Mapping[str, Any], state: Mapping[str, Any]) -> bool:
@@ -138,13 +124,6 @@ def _spec_wait(rt: RedisRuntime, op: InstanceOperation, state: dict[str, Any]) -
     return "ips"
 
 
-def _ips(rt: RedisRuntime, op: InstanceOperation, state: dict[str, Any]) -> str | InstanceStepResult:
-    if "security_ips" in state:
-        rt.api.modify_security_ips(op.instance.details["instance_id"], state["security_ips"])
-        op.instance.details["security_ips"] = state["security_ips"]
-    return "tls"
-
-
 def _tls(rt: RedisRuntime, op: InstanceOperation, state: dict[str, Any]) -> str | InstanceStepResult:
     details = op.instance.details
     if "tls" not in state or state["tls"] == bool(details.get("tls")):
@@ -168,4 +147,10 @@ def _tls_wait(rt: RedisRuntime, op: InstanceOperation, state: dict[str, Any]) ->
     return "done"
 
 
-_STAGES = {"spec": _spec, "spec_wait": _spec_wait, "ips": _ips, "tls": _tls, "tls_wait": _tls_wait}
+_STAGES: dict[str, Stage[RedisRuntime, InstanceOperation, InstanceStepResult]] = {
+    "spec": _spec,
+    "spec_wait": _spec_wait,
+    "ips": update_whitelist,
+    "tls": _tls,
+    "tls_wait": _tls_wait,
+}

@@ -1,8 +1,7 @@
 """Deprovisioning: delete every cloud instance of an OSB instance, and wait until gone.
 
-Product-neutral (nothing here knows Redis): a ``CloudKind`` (cloud_kind.py) says how a
-product names and deletes its instances. Written to move to ``aliyun_brokers.common`` as it is; the RDS
-broker's deprovision.py is this sequence with RDS's names.
+Product-neutral: the runtime's ``CloudKind`` says how a product names, finds and deletes
+its instances (``RdsApi.kind()``, ``KvstoreApi.kind()``).
 
 Stages, in ``details["deprovision"]["step"]``:
 
@@ -19,14 +18,12 @@ The operation succeeds only when every instance is gone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
-from aliyun_brokers.common.describe_cache import DescribeCache
-from aliyun_brokers.redis.cloud_kind import CloudKind
-from aliyun_brokers.redis.stages import run_stages
+from aliyun_brokers.common.runtime import CloudRuntime
+from aliyun_brokers.common.stages import run_stages
 from openbroker_aliyun.aliyun.port import AliyunError
-from openbroker_aliyun.broker import Done, InProgress, InstanceStepResult
+from openbroker_aliyun.broker import Done, InstanceStepResult
 from openbroker_aliyun.domain import InstanceOperation
 from openbroker_aliyun.errors import OperationFailed
 
@@ -35,68 +32,54 @@ __all__ = ["deprovision"]
 # The final tag search runs at most this many times (each finding new instances).
 _MAX_SWEEPS = 3
 
-
-@dataclass(frozen=True)
-class _Deletion:
-    kind: CloudKind
-    broker_id: str
-    cache: DescribeCache
-    refresh: float
-
-    def wait(self, description: str) -> InProgress:
-        return InProgress(description=description, retry_after=self.refresh)
-
-    def status(self, item: Mapping[str, Any]) -> str:
-        return self.kind.status(item)
+Runtime = CloudRuntime[Any, Any, Any]
 
 
-def deprovision(
-    kind: CloudKind, op: InstanceOperation, *, broker_id: str, cache: DescribeCache, refresh_seconds: float
-) -> InstanceStepResult:
+def deprovision(rt: Runtime, op: InstanceOperation) -> InstanceStepResult:
     """One deprovision step: run stages until one has to wait, or everything is gone."""
     state = op.instance.details.setdefault("deprovision", {})
     if state.get("op") != op.id:
         state.clear()
         state.update(op=op.id, step="find", gone=[], sweeps=0)
-    run = _Deletion(kind, broker_id, cache, refresh_seconds)
+    noun = rt.kind.noun
     doing = {
-        "find": f"Looking up the {kind.noun}",
-        "delete": f"Deleting the {kind.noun}",
-        "gone": f"Waiting for the {kind.noun} to be deleted",
-        "sweep": f"Checking that no {kind.noun} is left",
+        "find": f"Looking up the {noun}",
+        "delete": f"Deleting the {noun}",
+        "gone": f"Waiting for the {noun} to be deleted",
+        "sweep": f"Checking that no {noun} is left",
     }
 
     def finish() -> InstanceStepResult:
         for instance_id in state["ids"]:
-            cache.forget(instance_id)
-        return Done(description=f"The {kind.noun} was deleted.")
+            rt.cache.forget(instance_id)
+        return Done(description=f"The {noun} was deleted.")
 
     return run_stages(
-        run, op, state, _STAGES, doing, finish, first="find", rounds=_MAX_SWEEPS + 1, instance_usable=True
+        rt, op, state, _STAGES, doing, finish, first="find", rounds=_MAX_SWEEPS + 1, instance_usable=True
     )
 
 
-def _tagged(run: _Deletion, op: InstanceOperation) -> list[str]:
-    return run.kind.tagged_ids(run.broker_id, op.instance.id)
+def _tagged(rt: Runtime, op: InstanceOperation) -> list[str]:
+    return rt.kind.tagged_ids(rt.settings.broker_id, op.instance.id)
 
 
-def _find(run: _Deletion, op: InstanceOperation, state: dict[str, Any]) -> str | InstanceStepResult:
-    recorded = op.instance.details.get(run.kind.id_detail)
-    state["ids"] = [recorded] if recorded else _tagged(run, op)
+def _find(rt: Runtime, op: InstanceOperation, state: dict[str, Any]) -> str | InstanceStepResult:
+    recorded = op.instance.details.get(rt.kind.id_detail)
+    state["ids"] = [recorded] if recorded else _tagged(rt, op)
     return "delete" if state["ids"] else "sweep"
 
 
-def _delete(run: _Deletion, op: InstanceOperation, state: dict[str, Any]) -> str | InstanceStepResult:
-    kind, waiting = run.kind, []
+def _delete(rt: Runtime, op: InstanceOperation, state: dict[str, Any]) -> str | InstanceStepResult:
+    kind, waiting = rt.kind, []
     for instance_id in state["ids"]:
         if instance_id in state["gone"]:
             continue
-        item = run.cache.get(instance_id).item
+        item = rt.describe(instance_id).item
         if item is None:
             state["gone"].append(instance_id)
             continue
-        status = run.status(item)
-        if status in kind.gone_states or status in kind.deleting_states:
+        status = kind.status(item)
+        if status in kind.leaving_states:
             continue  # the next stage waits for it
         if status in kind.wait_states:
             waiting.append(f"{instance_id} is {status}")
@@ -114,37 +97,37 @@ def _delete(run: _Deletion, op: InstanceOperation, state: dict[str, Any]) -> str
                 waiting.append(f"{instance_id} cannot be deleted in its current state yet")
                 continue
             raise
-        run.cache.invalidate(instance_id)
+        rt.cache.invalidate(instance_id)
     if waiting:
-        return run.wait(f"Waiting to delete the {kind.noun}: " + "; ".join(waiting) + ".")
+        return rt.wait(f"Waiting to delete the {kind.noun}: " + "; ".join(waiting) + ".")
     return "gone"
 
 
-def _gone(run: _Deletion, op: InstanceOperation, state: dict[str, Any]) -> str | InstanceStepResult:
+def _gone(rt: Runtime, op: InstanceOperation, state: dict[str, Any]) -> str | InstanceStepResult:
     remaining = []
     for instance_id in state["ids"]:
         if instance_id in state["gone"]:
             continue
-        item = run.cache.get(instance_id).item
+        item = rt.describe(instance_id).item
         # A released instance is in the recycle bin, which Alibaba empties on its own.
-        if item is None or run.status(item) in run.kind.gone_states:
+        if item is None or rt.kind.status(item) in rt.kind.gone_states:
             state["gone"].append(instance_id)
         else:
-            remaining.append(f"{instance_id} is {run.status(item)}")
+            remaining.append(f"{instance_id} is {rt.kind.status(item)}")
     if remaining:
-        return run.wait(f"Deleting the {run.kind.noun}: " + "; ".join(remaining) + ".")
+        return rt.wait(f"Deleting the {rt.kind.noun}: " + "; ".join(remaining) + ".")
     return "sweep"
 
 
-def _sweep(run: _Deletion, op: InstanceOperation, state: dict[str, Any]) -> str | InstanceStepResult:
+def _sweep(rt: Runtime, op: InstanceOperation, state: dict[str, Any]) -> str | InstanceStepResult:
     # A listing may still show an instance just confirmed gone by id; ignore those.
-    leftovers = [instance_id for instance_id in _tagged(run, op) if instance_id not in state["gone"]]
+    leftovers = [instance_id for instance_id in _tagged(rt, op) if instance_id not in state["gone"]]
     if not leftovers:
         return "done"
     state["sweeps"] += 1
     if state["sweeps"] > _MAX_SWEEPS:
         raise OperationFailed(
-            f"{run.kind.noun}s tagged for this service instance keep appearing: "
+            f"{rt.kind.noun}s tagged for this service instance keep appearing: "
             + ", ".join(leftovers)
             + ". An operator should check the Alibaba Cloud account.",
             instance_usable=False,

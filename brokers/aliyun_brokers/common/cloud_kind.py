@@ -1,8 +1,9 @@
 """How one Alibaba product names, finds and deletes its cloud instances: ``CloudKind``.
 
-Product-neutral (nothing here knows Redis): written to move to ``aliyun_brokers.common``
-as it is, with deletion.py, which it serves; the RDS broker would describe its instances
-with one ``CloudKind`` too (``DBInstanceId``, ``DBInstanceStatus``, ...).
+Each broker describes its instances with one ``CloudKind`` (RDS: ``DBInstanceId``,
+``DBInstanceStatus``, ...; R-kvstore: ``InstanceId``, ``InstanceStatus``, ...), so that
+deprovisioning (deletion.py), adopting an instance found by its tags and the batched
+prefetch are written once for every product.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ class CloudKind:
     # Being deleted: never adopted nor deleted again, but still waited for (RDS ``Deleting``).
     deleting_states: frozenset[str] = frozenset()
 
+    @property
+    def leaving_states(self) -> frozenset[str]:
+        """Statuses of an instance on its way out (or out): never adopted, never waited for to be ready."""
+        return self.gone_states | self.deleting_states
+
     def status(self, item: Mapping[str, Any]) -> str:
         return str(item.get(self.status_key) or "unknown")
 
@@ -42,8 +48,7 @@ class CloudKind:
 
         def search(tags: Mapping[str, str]) -> Sequence[Mapping[str, Any]]:
             found = self.find_by_tags(tags)
-            leaving = self.gone_states | self.deleting_states
-            return [item for item in found if not live_only or self.status(item) not in leaving]
+            return [item for item in found if not live_only or self.status(item) not in self.leaving_states]
 
         return find_tagged(search, broker_id=broker_id, instance_id=instance_id, id_key=self.id_key)
 

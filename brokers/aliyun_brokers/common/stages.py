@@ -1,8 +1,6 @@
 """Running one broker step as named stages, recorded in a dict, until one has to wait.
 
-Product-neutral (nothing here knows Redis): written to move to ``aliyun_brokers.common``
-as it is, where the RDS broker's four identical stage loops could use it too.
-
+Every step of the Alibaba brokers (provision, update, deprovision, bind) is such a run.
 A step's progress lives in ``state["step"]`` (``state`` is the record's ``details`` or a
 part of it, persisted by the framework after every step). A stage does one thing and
 returns the name of the next stage, or a result (``InProgress`` to wait, or a final
@@ -48,7 +46,7 @@ def run_stages(
 ) -> Result:
     """Run ``stages`` from ``state["step"]`` (``first`` when unset) until one returns a result.
 
-    ``doing[stage]`` says what a stage does ("Creating the Redis instance"), for failure
+    ``doing[stage]`` says what a stage does ("Creating the RDS instance"), for failure
     descriptions. ``rounds`` bounds stage sequences that loop back (each stage may run
     that many times per step). ``instance_usable`` and ``update_repeatable`` go to a
     failure (update and deprovision report them).
