@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 
 from openbroker_aliyun import Bound, BrokerSettings, Catalog, Done, Plan, PlanSchemas, Service, ServiceBroker
 from openbroker_aliyun.app import create_app
-from openbroker_aliyun.serve import serve
+from openbroker_aliyun.serving import serve
 from openbroker_aliyun.store.encryption import generate_key
 
 

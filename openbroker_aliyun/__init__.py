@@ -58,7 +58,7 @@ _EXPORTS = {
     "create_app": "openbroker_aliyun.app",
     "start_driver": "openbroker_aliyun.app",
     "stop_driver": "openbroker_aliyun.app",
-    "serve": "openbroker_aliyun.serve",
+    "serve": "openbroker_aliyun.serving",
     "BrokerSettings": "openbroker_aliyun.config",
     "Credential": "openbroker_aliyun.config",
     "ConfigError": "openbroker_aliyun.config",
@@ -159,4 +159,4 @@ if TYPE_CHECKING:
         UnprocessableEntity,
     )
     from openbroker_aliyun.logs import configure_logging
-    from openbroker_aliyun.serve import serve
+    from openbroker_aliyun.serving import serve

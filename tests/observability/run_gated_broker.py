@@ -1,4 +1,4 @@
-"""Serve ``GatedBroker`` with ``openbroker_aliyun.serve`` (gunicorn), as a test's child process.
+"""Serve ``GatedBroker`` with ``openbroker_aliyun.serving`` (gunicorn), as a test's child process.
 
 Settings come from the environment (``load_settings``); the gate folder from
 ``GATED_DIR`` and the mode from ``GATED_MODE``. ``/test/process`` tells which worker

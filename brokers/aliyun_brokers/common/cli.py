@@ -85,7 +85,7 @@ def run(
     except (ConfigError, CatalogError, ValueError) as error:
         print(f"{command.name}: refusing to start: {error}", file=sys.stderr)
         return EXIT_CONFIG
-    from openbroker_aliyun.serve import serve
+    from openbroker_aliyun.serving import serve
 
     serve(lambda: _app(command, settings), settings)
     return 0
@@ -133,8 +133,9 @@ def _settings(
 
 def _port(settings: CloudBrokerSettings) -> AliyunPort:
     from openbroker_aliyun.aliyun.sdk_client import SdkAliyunClient
+    from openbroker_aliyun.metrics import aliyun_call_observer
 
-    return SdkAliyunClient(settings.aliyun())
+    return SdkAliyunClient(settings.aliyun(), on_call=aliyun_call_observer())
 
 
 def _check_broker(command: BrokerCommand, settings: CloudBrokerSettings) -> None:

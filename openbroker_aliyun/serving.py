@@ -20,9 +20,7 @@ between processes.
 from __future__ import annotations
 
 import math
-import sys
 import threading
-import types
 from collections.abc import Callable
 from typing import Any
 
@@ -198,18 +196,3 @@ def serve(app: AppOrFactory, settings: BrokerSettings | None = None, **overrides
     finally:
         # gunicorn's on_exit does it too, but not when the master fails to start.
         metrics.disable_multiprocess()
-
-
-class _CallableModule(types.ModuleType):
-    """``openbroker_aliyun.serve`` is both this module and the package's ``serve`` export.
-
-    Importing a submodule sets the package attribute of the same name to the module,
-    replacing the function; making the module callable keeps ``serve(...)`` working
-    whichever of the two a caller got.
-    """
-
-    def __call__(self, app: AppOrFactory, settings: BrokerSettings | None = None, **overrides: Any) -> None:
-        serve(app, settings, **overrides)
-
-
-sys.modules[__name__].__class__ = _CallableModule
