@@ -7,6 +7,7 @@ name of its own: ``from conftest import`` is ambiguous with several conftest fil
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import uuid
 
@@ -34,9 +35,23 @@ def require_service(name: str, host: str, port: int) -> None:
     if _reachable(host, port):
         return
     message = f"{name} is not reachable on {host}:{port}"
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    if _in_ci():
         pytest.fail(f"{message}; CI must provide it", pytrace=False)
     pytest.skip(f"{message} (start it to run this test)")
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require_redis_server() -> str:
+    """The redis-server binary the emulator runs per instance: skip on a laptop without it, fail in CI."""
+    binary = shutil.which("redis-server")
+    if binary is not None:
+        return binary
+    if _in_ci():
+        pytest.fail("redis-server is not installed; CI must provide it", pytrace=False)
+    pytest.skip("redis-server is not installed (install it to run this test)")
 
 
 def unique_name(prefix: str) -> str:

@@ -19,6 +19,7 @@ from backing_services import (
     REDIS_ADMIN_URL,
     REDIS_HOST,
     REDIS_PORT,
+    require_redis_server,
     require_service,
     unique_name,
 )
@@ -47,6 +48,12 @@ def mysql_admin_url() -> str:
 def redis_admin_url() -> str:
     require_service("Redis", REDIS_HOST, REDIS_PORT)
     return REDIS_ADMIN_URL
+
+
+@pytest.fixture
+def redis_server() -> str:
+    """The redis-server binary, for emulators whose R-kvstore instances are real processes."""
+    return require_redis_server()
 
 
 @pytest.fixture

@@ -16,9 +16,10 @@ from .errors import ApiError, incorrect_state, invalid_parameter, missing_parame
 from .formats import iso_time, new_instance_id, new_order_id, new_task_id
 from .idempotency import TokenScope
 from .params import Params
+from .product import ProductActions
 from .rules import check_description, check_kvstore_account_name, check_password
-from .state import CloudState, IpGroup, KvAccount, KvInstance, Transition, settle_transition
-from .tags import create_tags, list_tag_resources, tag_json, tag_resources, untag_resources
+from .state import CloudState, IpGroup, KvAccount, KvInstance, Transition
+from .tags import create_tags, tag_json
 from .whitelist import MODES, modify_ip_group, parse_security_ips
 
 if TYPE_CHECKING:
@@ -71,10 +72,13 @@ def _default_accounts(instance: KvInstance) -> list[str]:
     return names
 
 
-class KvstoreActions:
+class KvstoreActions(ProductActions[KvInstance]):
     """The R-kvstore product; ``handle`` dispatches one action."""
 
     product = "r-kvstore"
+    id_parameter = "InstanceId"
+    ready_status = "Normal"
+    tag_resource_type = "ALIYUN::KVSTORE::INSTANCE"
 
     def __init__(
         self,
@@ -83,11 +87,9 @@ class KvstoreActions:
         config: EmulatorConfig,
         clock: Callable[[], float],
     ) -> None:
-        self._state = state
+        super().__init__(state, state.kvstore, config, clock, _not_found)
         self._redis = redis
-        self._config = config
-        self._clock = clock
-        self._actions: dict[str, Callable[[Params, float], dict[str, Any]]] = {
+        self._actions = {
             "CreateInstance": self.create_instance,
             "DescribeInstanceAttribute": self.describe_instance_attribute,
             "DescribeInstances": self.describe_instances,
@@ -107,29 +109,7 @@ class KvstoreActions:
             "ListTagResources": self.list_tag_resources,
         }
 
-    @property
-    def actions(self) -> frozenset[str]:
-        return frozenset(self._actions)
-
-    def handle(self, action: str, params: Params) -> dict[str, Any]:
-        handler = self._actions.get(action)
-        if handler is None:
-            raise ApiError(
-                "InvalidAction.NotFound", "Specified api is not found, please check your url and method.", 404
-            )
-        return handler(params, self._clock())
-
     # -- lifecycle --------------------------------------------------------------------------
-
-    def settle(self, now: float) -> bool:
-        changed = False
-        for instance_id, instance in list(self._state.kvstore.items()):
-            result = settle_transition(instance, now)
-            if result is None:
-                del self._state.kvstore[instance_id]
-                log.info("r-kvstore %s deleted", instance_id)
-            changed = changed or result is not False
-        return changed
 
     def restore(self) -> None:
         """After loading a state file: start the redis children again (their data is gone)."""
@@ -144,20 +124,6 @@ class KvstoreActions:
                     self._redis.set_account(instance.id, account.name, account.password, account.privilege)
             except BackendError as exc:
                 log.error("could not restart redis-server for %s: %s", instance.id, exc)
-
-    def _instance(self, params: Params) -> KvInstance:
-        instance_id = params.required("InstanceId")
-        instance = self._state.kvstore.get(instance_id)
-        region = params.optional("RegionId")
-        if instance is None or (region is not None and region != instance.region_id):
-            raise _not_found(instance_id)
-        return instance
-
-    def _normal(self, params: Params) -> KvInstance:
-        instance = self._instance(params)
-        if instance.status != "Normal":
-            raise incorrect_state(instance.status)
-        return instance
 
     # -- instances --------------------------------------------------------------------------
 
@@ -334,9 +300,7 @@ class KvstoreActions:
         }
 
     def delete_instance(self, p: Params, now: float) -> dict[str, Any]:
-        instance = self._instance(p)
-        if instance.status != "Normal":
-            raise incorrect_state(instance.status)
+        instance = self._ready(p)
         if instance.backed and self._redis is not None:
             self._redis.stop(instance.id)
         instance.status = "Released"
@@ -377,7 +341,7 @@ class KvstoreActions:
             )
 
     def create_account(self, p: Params, now: float) -> dict[str, Any]:
-        instance = self._normal(p)
+        instance = self._ready(p)
         self._check_accounts_supported(instance)
         name = p.required("AccountName")
         check_kvstore_account_name(name)
@@ -408,7 +372,7 @@ class KvstoreActions:
         return account
 
     def delete_account(self, p: Params, now: float) -> dict[str, Any]:
-        instance = self._normal(p)
+        instance = self._ready(p)
         account = self._custom_account(instance, p)
         if instance.backed and self._redis is not None:
             self._redis.delete_account(instance.id, account.name)
@@ -416,7 +380,7 @@ class KvstoreActions:
         return {}
 
     def reset_account_password(self, p: Params, now: float) -> dict[str, Any]:
-        instance = self._normal(p)
+        instance = self._ready(p)
         name = p.required("AccountName")
         password = p.required("AccountPassword")
         check_password(password)
@@ -433,7 +397,7 @@ class KvstoreActions:
         return {}
 
     def grant_account_privilege(self, p: Params, now: float) -> dict[str, Any]:
-        instance = self._normal(p)
+        instance = self._ready(p)
         account = self._custom_account(instance, p)
         privilege = p.choice("AccountPrivilege", ["RoleReadWrite", "RoleReadOnly"])
         if instance.backed and self._redis is not None:
@@ -476,9 +440,7 @@ class KvstoreActions:
     # -- network ----------------------------------------------------------------------------
 
     def modify_security_ips(self, p: Params, now: float) -> dict[str, Any]:
-        instance = self._instance(p)
-        if instance.status not in ("Normal",):
-            raise incorrect_state(instance.status)
+        instance = self._ready(p)
         ips = parse_security_ips(p.required("SecurityIps"), code="InvalidSecurityIps.Malformed")
         mode = p.choice("ModifyMode", MODES, "Cover")
         group = p.text("SecurityIpGroupName", "default", max_length=64)
@@ -502,7 +464,7 @@ class KvstoreActions:
         }
 
     def modify_ssl(self, p: Params, now: float) -> dict[str, Any]:
-        instance = self._normal(p)
+        instance = self._ready(p)
         mode = p.choice("SSLEnabled", ["Enable", "Disable", "Update"])
         enabled = instance.ssl_enabled if mode == "Update" else mode == "Enable"
         instance.status = "SSLModifying"
@@ -519,16 +481,3 @@ class KvstoreActions:
             "CertCommonName": instance.host if instance.ssl_enabled else "",
             "SSLExpiredTime": iso_time(instance.created + 365 * 86400) if instance.ssl_enabled else "",
         }
-
-    # -- tags -------------------------------------------------------------------------------
-
-    def tag_resources(self, p: Params, now: float) -> dict[str, Any]:
-        tag_resources(p, self._state.kvstore, _not_found)
-        return {}
-
-    def untag_resources(self, p: Params, now: float) -> dict[str, Any]:
-        untag_resources(p, self._state.kvstore, _not_found)
-        return {}
-
-    def list_tag_resources(self, p: Params, now: float) -> dict[str, Any]:
-        return list_tag_resources(p, self._state.kvstore, "ALIYUN::KVSTORE::INSTANCE")

@@ -17,9 +17,10 @@ from .errors import ApiError, incorrect_state, invalid_parameter, missing_parame
 from .formats import iso_time, new_instance_id, new_order_id, new_task_id
 from .idempotency import TokenScope
 from .params import Params
+from .product import ProductActions
 from .rules import check_database_name, check_description, check_password, check_rds_account_name
-from .state import CloudState, IpGroup, RdsAccount, RdsDatabase, RdsInstance, Transition, settle_transition
-from .tags import create_tags, list_tag_resources, tag_resources, untag_resources
+from .state import CloudState, IpGroup, RdsAccount, RdsDatabase, RdsInstance, Transition
+from .tags import create_tags
 from .whitelist import MODES, modify_ip_group, parse_security_ips
 
 log = logging.getLogger(__name__)
@@ -88,10 +89,13 @@ def _not_found(instance_id: str) -> ApiError:
     )
 
 
-class RdsActions:
+class RdsActions(ProductActions[RdsInstance]):
     """The RDS product; ``handle`` dispatches one action."""
 
     product = "rds"
+    id_parameter = "DBInstanceId"
+    ready_status = "Running"
+    tag_resource_type = "ALIYUN::RDS::INSTANCE"
 
     def __init__(
         self,
@@ -100,11 +104,9 @@ class RdsActions:
         config: EmulatorConfig,
         clock: Callable[[], float],
     ) -> None:
-        self._state = state
+        super().__init__(state, state.rds, config, clock, _not_found)
         self._backends = backends
-        self._config = config
-        self._clock = clock
-        self._actions: dict[str, Callable[[Params, float], dict[str, Any]]] = {
+        self._actions = {
             "CreateDBInstance": self.create_db_instance,
             "DescribeDBInstanceAttribute": self.describe_db_instance_attribute,
             "DescribeDBInstances": self.describe_db_instances,
@@ -130,45 +132,6 @@ class RdsActions:
             "UntagResources": self.untag_resources,
             "ListTagResources": self.list_tag_resources,
         }
-
-    @property
-    def actions(self) -> frozenset[str]:
-        return frozenset(self._actions)
-
-    def handle(self, action: str, params: Params) -> dict[str, Any]:
-        handler = self._actions.get(action)
-        if handler is None:
-            raise ApiError(
-                "InvalidAction.NotFound", "Specified api is not found, please check your url and method.", 404
-            )
-        return handler(params, self._clock())
-
-    # -- lifecycle --------------------------------------------------------------------------
-
-    def settle(self, now: float) -> bool:
-        """Apply due transitions; returns whether anything changed."""
-        changed = False
-        for instance_id, instance in list(self._state.rds.items()):
-            result = settle_transition(instance, now)
-            if result is None:
-                del self._state.rds[instance_id]
-                log.info("rds %s deleted", instance_id)
-            changed = changed or result is not False
-        return changed
-
-    def _instance(self, params: Params) -> RdsInstance:
-        instance_id = params.required("DBInstanceId")
-        instance = self._state.rds.get(instance_id)
-        region = params.optional("RegionId")
-        if instance is None or (region is not None and region != instance.region_id):
-            raise _not_found(instance_id)
-        return instance
-
-    def _running(self, params: Params) -> RdsInstance:
-        instance = self._instance(params)
-        if instance.status != "Running":
-            raise incorrect_state(instance.status)
-        return instance
 
     def _backend(self, instance: RdsInstance) -> SqlBackend | None:
         return self._backends.get(instance.backend) if instance.backend else None
@@ -435,7 +398,7 @@ class RdsActions:
     # -- accounts ---------------------------------------------------------------------------
 
     def create_account(self, p: Params, now: float) -> dict[str, Any]:
-        instance = self._running(p)
+        instance = self._ready(p)
         name = p.required("AccountName")
         check_rds_account_name(instance.engine, instance.engine_version, name)
         password = p.required("AccountPassword")
@@ -469,7 +432,7 @@ class RdsActions:
         return account
 
     def delete_account(self, p: Params, now: float) -> dict[str, Any]:
-        instance = self._running(p)
+        instance = self._ready(p)
         account = self._account(instance, p)
         backend = self._backend(instance)
         if backend is not None:
@@ -478,7 +441,7 @@ class RdsActions:
         return {}
 
     def reset_account_password(self, p: Params, now: float) -> dict[str, Any]:
-        instance = self._running(p)
+        instance = self._ready(p)
         account = self._account(instance, p)
         password = p.required("AccountPassword")
         check_password(password)
@@ -533,7 +496,7 @@ class RdsActions:
             )
 
     def create_database(self, p: Params, now: float) -> dict[str, Any]:
-        instance = self._running(p)
+        instance = self._ready(p)
         name = p.required("DBName")
         check_database_name(name)
         charset = p.required("CharacterSetName")
@@ -556,7 +519,7 @@ class RdsActions:
         return database
 
     def delete_database(self, p: Params, now: float) -> dict[str, Any]:
-        instance = self._running(p)
+        instance = self._ready(p)
         database = self._database(instance, p.required("DBName"))
         backend = self._backend(instance)
         if backend is not None:
@@ -605,7 +568,7 @@ class RdsActions:
     # -- privileges -------------------------------------------------------------------------
 
     def grant_account_privilege(self, p: Params, now: float) -> dict[str, Any]:
-        instance = self._running(p)
+        instance = self._ready(p)
         account = self._account(instance, p)
         databases = p.comma_list("DBName", max_items=100)
         privileges = p.comma_list("AccountPrivilege", max_items=100)
@@ -633,7 +596,7 @@ class RdsActions:
         return {}
 
     def revoke_account_privilege(self, p: Params, now: float) -> dict[str, Any]:
-        instance = self._running(p)
+        instance = self._ready(p)
         account = self._account(instance, p)
         databases = p.comma_list("DBName", max_items=100)
         if not databases:
@@ -650,7 +613,7 @@ class RdsActions:
     # -- network ----------------------------------------------------------------------------
 
     def modify_security_ips(self, p: Params, now: float) -> dict[str, Any]:
-        instance = self._running(p)
+        instance = self._ready(p)
         ips = parse_security_ips(p.required("SecurityIps"))
         mode = p.choice("ModifyMode", MODES, "Cover")
         group = p.text("DBInstanceIPArrayName", "Default", max_length=64)
@@ -698,7 +661,7 @@ class RdsActions:
         }
 
     def modify_ssl(self, p: Params, now: float) -> dict[str, Any]:
-        instance = self._running(p)
+        instance = self._ready(p)
         enabled = p.choice("SSLEnabled", ["0", "1"], "1") == "1"
         if enabled:
             connection_string = p.required("ConnectionString")
@@ -725,19 +688,6 @@ class RdsActions:
             "ServerCAUrl": "",
             "ForceEncryption": "0",
         }
-
-    # -- tags -------------------------------------------------------------------------------
-
-    def tag_resources(self, p: Params, now: float) -> dict[str, Any]:
-        tag_resources(p, self._state.rds, _not_found)
-        return {}
-
-    def untag_resources(self, p: Params, now: float) -> dict[str, Any]:
-        untag_resources(p, self._state.rds, _not_found)
-        return {}
-
-    def list_tag_resources(self, p: Params, now: float) -> dict[str, Any]:
-        return list_tag_resources(p, self._state.rds, "ALIYUN::RDS::INSTANCE")
 
 
 def _parse_tags_filter(text: str | None) -> dict[str, str]:

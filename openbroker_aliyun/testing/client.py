@@ -280,6 +280,36 @@ class OSBClient:
     def _accepts(self, accepts_incomplete: bool | None) -> bool:
         return self.accepts_incomplete if accepts_incomplete is None else accepts_incomplete
 
+    def _instance_context(
+        self, instance_id: str, context: Mapping[str, Any] | None, instance_name: str | None
+    ) -> dict[str, Any]:
+        """The given context, else the profile's with an ``instance_name`` (CC sends one)."""
+        if context is not None:
+            return dict(context)
+        return self.profile.context(instance_name=instance_name or f"instance-{instance_id[:8]}")
+
+    def _delete(
+        self,
+        path: str,
+        service_id: str,
+        plan_id: str,
+        accepts_incomplete: bool | None,
+        identity: bool,
+        headers: Mapping[str, str | None] | None,
+    ) -> OSBResponse:
+        """A deprovision or unbind: everything in the query string, never a body."""
+        return self.request(
+            "DELETE",
+            path,
+            query={
+                "service_id": service_id,
+                "plan_id": plan_id,
+                "accepts_incomplete": self._accepts(accepts_incomplete),
+            },
+            identity=identity,
+            headers=headers,
+        )
+
     # --------------------------------------------------------------------- single calls
 
     def catalog(self, *, if_none_match: str | None = None, identity: bool = False) -> OSBResponse:
@@ -307,11 +337,7 @@ class OSBClient:
         ``context`` replaces the profile's context; ``extra`` adds (or overrides) body fields.
         """
         body: dict[str, Any] = {"service_id": service_id, "plan_id": plan_id}
-        body["context"] = (
-            dict(context)
-            if context is not None
-            else self.profile.context(instance_name=instance_name or f"instance-{instance_id[:8]}")
-        )
+        body["context"] = self._instance_context(instance_id, context, instance_name)
         body.update(self.profile.provision_fields())
         if parameters is not None:
             body["parameters"] = dict(parameters)
@@ -349,11 +375,7 @@ class OSBClient:
         if plan_id is not None:
             body["plan_id"] = plan_id
         if send_context:
-            body["context"] = (
-                dict(context)
-                if context is not None
-                else self.profile.context(instance_name=instance_name or f"instance-{instance_id[:8]}")
-            )
+            body["context"] = self._instance_context(instance_id, context, instance_name)
         if parameters is not None:
             body["parameters"] = dict(parameters)
         if previous_values is not None:
@@ -381,16 +403,8 @@ class OSBClient:
         headers: Mapping[str, str | None] | None = None,
     ) -> OSBResponse:
         """DELETE the instance; parameters go in the query string, never a body."""
-        return self.request(
-            "DELETE",
-            f"/v2/service_instances/{instance_id}",
-            query={
-                "service_id": service_id,
-                "plan_id": plan_id,
-                "accepts_incomplete": self._accepts(accepts_incomplete),
-            },
-            identity=identity,
-            headers=headers,
+        return self._delete(
+            f"/v2/service_instances/{instance_id}", service_id, plan_id, accepts_incomplete, identity, headers
         )
 
     def bind(
@@ -444,16 +458,13 @@ class OSBClient:
         headers: Mapping[str, str | None] | None = None,
     ) -> OSBResponse:
         """DELETE a binding; parameters in the query string."""
-        return self.request(
-            "DELETE",
+        return self._delete(
             f"/v2/service_instances/{instance_id}/service_bindings/{binding_id}",
-            query={
-                "service_id": service_id,
-                "plan_id": plan_id,
-                "accepts_incomplete": self._accepts(accepts_incomplete),
-            },
-            identity=identity,
-            headers=headers,
+            service_id,
+            plan_id,
+            accepts_incomplete,
+            identity,
+            headers,
         )
 
     def fetch_instance(
@@ -507,26 +518,14 @@ class OSBClient:
 
         Keyword arguments are those of ``provision``.
         """
-        try:
-            first = self.provision(instance_id, service_id, plan_id, **kwargs)
-        except requests.RequestException as exc:
-            raise self._mitigated_instance(
-                BadBrokerResponse(f"provision {instance_id}: no answer ({type(exc).__name__})"),
-                instance_id,
-                service_id,
-                plan_id,
-            ) from exc
-        if first.status in (200, 201) and isinstance(first.json, dict):
-            return FlowResult(first)
-        if first.status == 202 and _valid_accepted(first):
-            try:
-                return self._poll(first, instance_id, None, service_id, plan_id, kind="provision")
-            except PollingTimedOut as exc:
-                raise self._mitigated_instance(exc, instance_id, service_id, plan_id) from None
-        if _is_rejection(first):
-            raise BrokerRejected(f"provision rejected: {first.summary()}", first)
-        raise self._mitigated_instance(
-            BadBrokerResponse(f"provision failed: {first.summary()}", first), instance_id, service_id, plan_id
+        return self._create_flow(
+            "provision",
+            lambda: self.provision(instance_id, service_id, plan_id, **kwargs),
+            instance_id,
+            None,
+            service_id,
+            plan_id,
+            may_poll=True,
         )
 
     def update_and_wait(self, instance_id: str, service_id: str, **kwargs: Any) -> FlowResult:
@@ -551,13 +550,7 @@ class OSBClient:
     ) -> FlowResult:
         """Deprovision as CC does: 200 and 410 both mean gone; 202 polled until gone."""
         first = self.deprovision(instance_id, service_id, plan_id, **kwargs)
-        if first.status in (200, 410):
-            return FlowResult(first)
-        if first.status == 202 and _valid_accepted(first):
-            return self._poll(first, instance_id, None, service_id, plan_id, kind="deprovision")
-        if _is_rejection(first):
-            raise BrokerRejected(f"deprovision rejected: {first.summary()}", first)
-        raise BadBrokerResponse(f"deprovision failed: {first.summary()}", first)
+        return self._delete_flow("deprovision", first, instance_id, None, service_id, plan_id)
 
     def bind_and_wait(
         self, instance_id: str, binding_id: str, service_id: str, plan_id: str, **kwargs: Any
@@ -567,11 +560,51 @@ class OSBClient:
         A 202 is accepted only when the catalog says ``bindings_retrievable``; a 5xx,
         malformed answer or timeout is orphan-mitigated with an unbind.
         """
+        result = self._create_flow(
+            "bind",
+            lambda: self.bind(instance_id, binding_id, service_id, plan_id, **kwargs),
+            instance_id,
+            binding_id,
+            service_id,
+            plan_id,
+            may_poll=self._bindings_retrievable(service_id),
+        )
+        if result.response.status != 202:
+            return result
+        result.fetched = self.fetch_binding(instance_id, binding_id, service_id=service_id, plan_id=plan_id)
+        if result.fetched.status != 200 or not isinstance(result.fetched.json, dict):
+            raise BadBrokerResponse(
+                f"fetching binding after async bind: {result.fetched.summary()}", result.fetched
+            )
+        return result
+
+    def unbind_and_wait(
+        self, instance_id: str, binding_id: str, service_id: str, plan_id: str, **kwargs: Any
+    ) -> FlowResult:
+        """Unbind as CC does: 200 and 410 mean gone; 202 polled on the binding."""
+        first = self.unbind(instance_id, binding_id, service_id, plan_id, **kwargs)
+        return self._delete_flow("unbind", first, instance_id, binding_id, service_id, plan_id)
+
+    # ------------------------------------------------------------------ flow internals
+
+    def _create_flow(
+        self,
+        kind: Literal["provision", "bind"],
+        send: Callable[[], OSBResponse],
+        instance_id: str,
+        binding_id: str | None,
+        service_id: str,
+        plan_id: str,
+        *,
+        may_poll: bool,
+    ) -> FlowResult:
+        """Send a create; poll a 202 (if ``may_poll``); orphan-mitigate what CC mitigates."""
         try:
-            first = self.bind(instance_id, binding_id, service_id, plan_id, **kwargs)
+            first = send()
         except requests.RequestException as exc:
-            raise self._mitigated_binding(
-                BadBrokerResponse(f"bind {binding_id}: no answer ({type(exc).__name__})"),
+            target = binding_id if binding_id is not None else instance_id
+            raise self._mitigated(
+                BadBrokerResponse(f"{kind} {target}: no answer ({type(exc).__name__})"),
                 instance_id,
                 binding_id,
                 service_id,
@@ -579,43 +612,38 @@ class OSBClient:
             ) from exc
         if first.status in (200, 201) and isinstance(first.json, dict):
             return FlowResult(first)
-        if first.status == 202 and _valid_accepted(first) and self._bindings_retrievable(service_id):
+        if first.status == 202 and _valid_accepted(first) and may_poll:
             try:
-                result = self._poll(first, instance_id, binding_id, service_id, plan_id, kind="bind")
+                return self._poll(first, instance_id, binding_id, service_id, plan_id, kind=kind)
             except PollingTimedOut as exc:
-                raise self._mitigated_binding(exc, instance_id, binding_id, service_id, plan_id) from None
-            result.fetched = self.fetch_binding(
-                instance_id, binding_id, service_id=service_id, plan_id=plan_id
-            )
-            if result.fetched.status != 200 or not isinstance(result.fetched.json, dict):
-                raise BadBrokerResponse(
-                    f"fetching binding after async bind: {result.fetched.summary()}", result.fetched
-                )
-            return result
+                raise self._mitigated(exc, instance_id, binding_id, service_id, plan_id) from None
         if _is_rejection(first):
-            raise BrokerRejected(f"bind rejected: {first.summary()}", first)
-        raise self._mitigated_binding(
-            BadBrokerResponse(f"bind failed: {first.summary()}", first),
+            raise BrokerRejected(f"{kind} rejected: {first.summary()}", first)
+        raise self._mitigated(
+            BadBrokerResponse(f"{kind} failed: {first.summary()}", first),
             instance_id,
             binding_id,
             service_id,
             plan_id,
         )
 
-    def unbind_and_wait(
-        self, instance_id: str, binding_id: str, service_id: str, plan_id: str, **kwargs: Any
+    def _delete_flow(
+        self,
+        kind: Literal["deprovision", "unbind"],
+        first: OSBResponse,
+        instance_id: str,
+        binding_id: str | None,
+        service_id: str,
+        plan_id: str,
     ) -> FlowResult:
-        """Unbind as CC does: 200 and 410 mean gone; 202 polled on the binding."""
-        first = self.unbind(instance_id, binding_id, service_id, plan_id, **kwargs)
+        """Finish a delete from its first answer: 200 and 410 mean gone, a 202 is polled."""
         if first.status in (200, 410):
             return FlowResult(first)
         if first.status == 202 and _valid_accepted(first):
-            return self._poll(first, instance_id, binding_id, service_id, plan_id, kind="unbind")
+            return self._poll(first, instance_id, binding_id, service_id, plan_id, kind=kind)
         if _is_rejection(first):
-            raise BrokerRejected(f"unbind rejected: {first.summary()}", first)
-        raise BadBrokerResponse(f"unbind failed: {first.summary()}", first)
-
-    # ------------------------------------------------------------------ flow internals
+            raise BrokerRejected(f"{kind} rejected: {first.summary()}", first)
+        raise BadBrokerResponse(f"{kind} failed: {first.summary()}", first)
 
     def _poll(
         self,
@@ -688,29 +716,27 @@ class OSBClient:
     def _bindings_retrievable(self, service_id: str) -> bool:
         return self._service_facts(service_id).get("bindings_retrievable") is True
 
-    def _mitigated_instance(
-        self, error: BadBrokerResponse | PollingTimedOut, instance_id: str, service_id: str, plan_id: str
-    ) -> BadBrokerResponse | PollingTimedOut:
-        error.orphan_mitigation = self._orphan_mitigate(
-            lambda: self.deprovision(
-                instance_id, service_id, plan_id, accepts_incomplete=True, identity=False
-            ),
-            lambda op: self.last_operation(instance_id, None, op, service_id=service_id, plan_id=plan_id),
-        )
-        return error
-
-    def _mitigated_binding(
+    def _mitigated(
         self,
         error: BadBrokerResponse | PollingTimedOut,
         instance_id: str,
-        binding_id: str,
+        binding_id: str | None,
         service_id: str,
         plan_id: str,
     ) -> BadBrokerResponse | PollingTimedOut:
-        error.orphan_mitigation = self._orphan_mitigate(
-            lambda: self.unbind(
+        """Orphan-mitigate the instance (or, with ``binding_id``, the binding); returns ``error``."""
+
+        def delete() -> OSBResponse:
+            if binding_id is None:
+                return self.deprovision(
+                    instance_id, service_id, plan_id, accepts_incomplete=True, identity=False
+                )
+            return self.unbind(
                 instance_id, binding_id, service_id, plan_id, accepts_incomplete=True, identity=False
-            ),
+            )
+
+        error.orphan_mitigation = self._orphan_mitigate(
+            delete,
             lambda op: self.last_operation(
                 instance_id, binding_id, op, service_id=service_id, plan_id=plan_id
             ),

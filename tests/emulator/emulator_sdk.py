@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
-import shutil
 import uuid
 from typing import Any
 
@@ -99,14 +97,31 @@ def delete_everything(sdk: Sdk) -> None:
             sdk.call(kv("DeleteInstance", InstanceId=item["InstanceId"]))
 
 
-def require_redis_server() -> str:
-    """The redis-server binary: skip on a laptop without it, fail in CI."""
-    path = shutil.which("redis-server")
-    if path:
-        return path
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail("redis-server is not installed; CI must provide it", pytrace=False)
-    pytest.skip("redis-server is not installed")
+class SqlInstance:
+    """One emulated RDS instance on a backing SQL server: create it, then accounts and databases."""
+
+    charset = "utf8mb4"  # CreateDatabase's CharacterSetName unless a test gives one
+
+    def __init__(self, sdk: Sdk, template: dict[str, Any], **extra: Any) -> None:
+        self.sdk = sdk
+        self.id = str(sdk.call(rds("CreateDBInstance", **{**template, **extra}))["DBInstanceId"])
+        [attribute] = sdk.call(rds("DescribeDBInstanceAttribute", DBInstanceId=self.id))["Items"][
+            "DBInstanceAttribute"
+        ]
+        self.host, self.port = attribute["ConnectionString"], int(attribute["Port"])
+
+    def call(self, action: str, **params: Any) -> dict[str, Any]:
+        return self.sdk.call(rds(action, DBInstanceId=self.id, **params))
+
+    def account(self, kind: str = "Normal") -> str:
+        name = unique("acct")
+        self.call("CreateAccount", AccountName=name, AccountPassword=PASSWORD, AccountType=kind)
+        return name
+
+    def database(self, charset: str | None = None) -> str:
+        name = unique("db")
+        self.call("CreateDatabase", DBName=name, CharacterSetName=charset or self.charset)
+        return name
 
 
 MYSQL_INSTANCE = {

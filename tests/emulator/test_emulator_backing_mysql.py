@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pymysql
 import pytest
-from emulator_sdk import MYSQL_INSTANCE, PASSWORD, Sdk, delete_everything, rds, unique
+from emulator_sdk import MYSQL_INSTANCE, PASSWORD, Sdk, SqlInstance, delete_everything, rds, unique
 
 from openbroker_aliyun.emulator import EmulatorConfig, EmulatorServer
 
@@ -50,29 +50,11 @@ def server_has(admin_url: str, *, databases: list[str] = (), users: list[str] = 
     return found
 
 
-class Instance:
-    """One emulated instance and how to log in to it."""
+class Instance(SqlInstance):
+    """One emulated MySQL instance and how to log in to it."""
 
     def __init__(self, sdk: Sdk, **extra: Any) -> None:
-        self.sdk = sdk
-        self.id = str(sdk.call(rds("CreateDBInstance", **{**MYSQL_INSTANCE, **extra}))["DBInstanceId"])
-        [attribute] = sdk.call(rds("DescribeDBInstanceAttribute", DBInstanceId=self.id))["Items"][
-            "DBInstanceAttribute"
-        ]
-        self.host, self.port = attribute["ConnectionString"], int(attribute["Port"])
-
-    def call(self, action: str, **params: Any) -> dict[str, Any]:
-        return self.sdk.call(rds(action, DBInstanceId=self.id, **params))
-
-    def account(self, kind: str = "Normal") -> str:
-        name = unique("acct")
-        self.call("CreateAccount", AccountName=name, AccountPassword=PASSWORD, AccountType=kind)
-        return name
-
-    def database(self) -> str:
-        name = unique("db")
-        self.call("CreateDatabase", DBName=name, CharacterSetName="utf8mb4")
-        return name
+        super().__init__(sdk, MYSQL_INSTANCE, **extra)
 
     def connect(
         self, user: str, database: str | None = None, password: str = PASSWORD

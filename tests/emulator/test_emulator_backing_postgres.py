@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 import pytest
-from emulator_sdk import PASSWORD, PG_INSTANCE, Sdk, delete_everything, rds, unique
+from emulator_sdk import PASSWORD, PG_INSTANCE, Sdk, SqlInstance, delete_everything, rds, unique
 from psycopg import sql
 
 from openbroker_aliyun.emulator import EmulatorConfig, EmulatorServer
@@ -28,27 +28,13 @@ def admin_rows(admin_url: str, query: str, *args: Any) -> list[tuple[Any, ...]]:
         return list(conn.execute(query.encode(), args).fetchall())
 
 
-class Instance:
+class Instance(SqlInstance):
+    """One emulated PostgreSQL instance and how to log in to it."""
+
+    charset = "UTF8"
+
     def __init__(self, sdk: Sdk) -> None:
-        self.sdk = sdk
-        self.id = str(sdk.call(rds("CreateDBInstance", **PG_INSTANCE))["DBInstanceId"])
-        [attribute] = sdk.call(rds("DescribeDBInstanceAttribute", DBInstanceId=self.id))["Items"][
-            "DBInstanceAttribute"
-        ]
-        self.host, self.port = attribute["ConnectionString"], int(attribute["Port"])
-
-    def call(self, action: str, **params: Any) -> dict[str, Any]:
-        return self.sdk.call(rds(action, DBInstanceId=self.id, **params))
-
-    def account(self, kind: str = "Normal") -> str:
-        name = unique("acct")
-        self.call("CreateAccount", AccountName=name, AccountPassword=PASSWORD, AccountType=kind)
-        return name
-
-    def database(self, charset: str = "UTF8") -> str:
-        name = unique("db")
-        self.call("CreateDatabase", DBName=name, CharacterSetName=charset)
-        return name
+        super().__init__(sdk, PG_INSTANCE)
 
     def connect(self, user: str, database: str, password: str = PASSWORD) -> psycopg.Connection[Any]:
         return psycopg.connect(

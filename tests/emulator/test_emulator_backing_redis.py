@@ -7,7 +7,8 @@ from typing import Any, Callable
 
 import pytest
 import redis
-from emulator_sdk import PASSWORD, REDIS_INSTANCE, Sdk, kv, require_redis_server
+from backing_services import require_redis_server
+from emulator_sdk import PASSWORD, REDIS_INSTANCE, Sdk, kv
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 

@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from emulator_sdk import REDIS_INSTANCE, Sdk, kv, rds, require_redis_server
+from backing_services import require_redis_server
+from emulator_sdk import REDIS_INSTANCE, Sdk, kv, rds
 
 from openbroker_aliyun.emulator.cli import main
 

@@ -8,6 +8,7 @@ from typing import Callable
 
 import pytest
 import redis
+from backing_services import require_redis_server
 from emulator_sdk import (
     MYSQL_INSTANCE,
     PASSWORD,
@@ -16,7 +17,6 @@ from emulator_sdk import (
     Sdk,
     kv,
     rds,
-    require_redis_server,
 )
 from redis.backoff import NoBackoff
 from redis.retry import Retry

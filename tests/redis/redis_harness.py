@@ -8,7 +8,6 @@ client. Only durations are shortened.
 
 from __future__ import annotations
 
-import shutil
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,6 @@ __all__ = [
     "fast_transport",
     "plan_id",
     "redis_broker",
-    "redis_server_binary",
     "redis_settings",
 ]
 
@@ -44,10 +42,6 @@ RunningRedis = Running[RedisBroker, CloudBrokerSettings]
 
 def plan_id(name: str) -> str:
     return next(plan.id for plan in REDIS.plans if plan.name == name)
-
-
-def redis_server_binary() -> str | None:
-    return shutil.which("redis-server")
 
 
 def emulator(*, backed: bool = False, **overrides: Any) -> AbstractContextManager[Emulator]:

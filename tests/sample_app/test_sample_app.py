@@ -12,8 +12,6 @@ the stale credentials no longer start it; after deprovision nothing is left.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,26 +42,13 @@ NOTES = ["first note", "ünïcode 🙂, 'quotes'; DROP TABLE notes; --"]
 
 
 @pytest.fixture
-def redis_server_binary() -> str:
-    """The redis-server the emulator runs per instance: skipped on a laptop, required in CI."""
-    binary = shutil.which("redis-server")
-    if binary is not None:
-        return binary
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail("redis-server is not installed; CI must provide it", pytrace=False)
-    pytest.skip("redis-server is not installed (install it to run this test)")
-
-
-@pytest.fixture
-def emulator(
-    mysql_admin_url: str, postgres_admin_url: str, redis_server_binary: str
-) -> Iterator[EmulatorServer]:
+def emulator(mysql_admin_url: str, postgres_admin_url: str, redis_server: str) -> Iterator[EmulatorServer]:
     config = EmulatorConfig.instant(
         access_keys={KEY_ID: KEY_SECRET},
         mysql_url=mysql_admin_url,
         postgres_url=postgres_admin_url,
         redis=True,
-        redis_server_binary=redis_server_binary,
+        redis_server_binary=redis_server,
     )
     with EmulatorServer(config) as server:
         yield server
