@@ -110,10 +110,12 @@ def test_spec_change_and_delete_lifecycles(clocked: tuple[Sdk, FakeClock]) -> No
 
 
 def test_short_real_durations(serve: Callable[..., EmulatorServer]) -> None:
-    sdk = Sdk(serve(EmulatorConfig(create_seconds=0.2, delete_seconds=0.2)).url)
+    # Long enough that the first describe lands before the transition even on a loaded
+    # machine; the transition itself is what the test waits for.
+    sdk = Sdk(serve(EmulatorConfig(create_seconds=1.5, delete_seconds=0.2)).url)
     instance_id = create(sdk)
     seen = [status(sdk, instance_id)]
-    for _ in range(100):  # bounded: 100 x 20 ms
+    for _ in range(400):  # bounded: 400 x 20 ms
         if seen[-1] == "Running":
             break
         time.sleep(0.02)
