@@ -13,6 +13,7 @@ from openbroker_aliyun.api import (
     auth,
     body,
     errors,
+    fast_lane,
     health,
     identity,
     metrics_endpoint,
@@ -27,8 +28,13 @@ __all__ = ["install_api"]
 
 
 def install_api(app: Flask, engine: BrokerEngine, settings: BrokerSettings) -> None:
-    """Add the OSB API, the health endpoints and ``/metrics``, serving ``engine``, to ``app``."""
-    app.extensions[KEY] = ApiState.for_engine(engine)
+    """Add the OSB API, the health endpoints and ``/metrics``, serving ``engine``, to ``app``.
+
+    Also puts the fast lane (``openbroker_aliyun.api.fast_lane``) in front of ``app`` when
+    it has no WSGI middleware yet; add middleware after this call.
+    """
+    hooks_before = fast_lane.Hooks.of(app)
+    state = app.extensions[KEY] = ApiState.for_engine(engine)
     # Hooks run in the order installed: the request state first, then the request
     # metrics, then authentication (a 401 before anything else), then the version
     # header, identities and body.
@@ -42,3 +48,4 @@ def install_api(app: Flask, engine: BrokerEngine, settings: BrokerSettings) -> N
     routes.install(app)
     health.install(app)
     metrics_endpoint.install_route(app, engine, settings.credentials if settings.metrics_auth else None)
+    fast_lane.install(app, state, auth.CredentialChecker(settings.credentials), hooks_before)

@@ -17,19 +17,26 @@ log = logging.getLogger("openbroker_aliyun.api.access")
 
 def log_request(response: Response) -> Response:
     """``after_request`` hook writing the request line."""
-    state = request_state.current()
+    write_line(request.method, request.path, response.status_code, request_state.current())
+    return response
+
+
+def write_line(method: str, path: str, status: int, state: request_state.RequestState) -> None:
+    """Log the line of a request that ended with ``status``."""
+    level = logging.WARNING if status >= 500 else logging.INFO
+    if not log.isEnabledFor(level):
+        return
     identity = state.originating_identity
-    level = logging.WARNING if response.status_code >= 500 else logging.INFO
     log.log(
         level,
         "%s %s %s",
-        request.method,
-        request.path,
-        response.status_code,
+        method,
+        path,
+        status,
         extra={
-            "method": request.method,
-            "path": request.path,
-            "status": response.status_code,
+            "method": method,
+            "path": path,
+            "status": status,
             "duration_ms": round((time.perf_counter() - state.started) * 1000, 1),
             "request_id": state.request_id,
             "request_identity": state.request_identity,
@@ -41,7 +48,6 @@ def log_request(response: Response) -> Response:
             "user": identity.user if identity else None,
         },
     )
-    return response
 
 
 def install(app: Flask) -> None:

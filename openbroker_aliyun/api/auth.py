@@ -13,6 +13,7 @@ import hmac
 from collections.abc import Callable, Sequence
 
 from flask import Flask, request
+from werkzeug.datastructures import Authorization
 
 from openbroker_aliyun.api.request_state import is_osb_request
 from openbroker_aliyun.config import Credential
@@ -43,7 +44,11 @@ class CredentialChecker:
 
 def require_basic_auth(check: Callable[[str, str], bool]) -> None:
     """Raise ``Unauthorized`` (401) unless the request carries Basic credentials ``check`` accepts."""
-    auth = request.authorization
+    check_basic_auth(request.authorization, check)
+
+
+def check_basic_auth(auth: Authorization | None, check: Callable[[str, str], bool]) -> None:
+    """Raise ``Unauthorized`` (401) unless ``auth`` holds Basic credentials ``check`` accepts."""
     if auth is None or auth.type != "basic" or auth.username is None or auth.password is None:
         raise Unauthorized("Authentication required: use HTTP Basic with the broker's credentials.")
     if not check(auth.username, auth.password):

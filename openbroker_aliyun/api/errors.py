@@ -31,7 +31,12 @@ _HTTP_DESCRIPTIONS = {
 
 def json_response(body: Any, status: int, headers: dict[str, str] | None = None) -> Response:
     """A JSON response; every body this broker sends goes through here."""
-    return Response(json.dumps(body), status=status, headers=headers, mimetype="application/json")
+    return Response(json_bytes(body), status=status, headers=headers, mimetype="application/json")
+
+
+def json_bytes(body: Any) -> bytes:
+    """The bytes of a JSON response body."""
+    return json.dumps(body).encode("utf-8")
 
 
 def _broker_error(exc: BrokerError) -> Response:

@@ -19,7 +19,7 @@ from openbroker_aliyun.domain import OriginatingIdentity
 from openbroker_aliyun.errors import BadRequest
 
 ORIGINATING_IDENTITY = "X-Broker-API-Originating-Identity"
-REQUEST_IDENTITY = "X-Broker-API-Request-Identity"
+REQUEST_IDENTITY = request_state.REQUEST_IDENTITY
 
 
 def parse_originating_identity(value: str) -> OriginatingIdentity:
@@ -37,13 +37,18 @@ def parse_originating_identity(value: str) -> OriginatingIdentity:
     return OriginatingIdentity(platform=platform, value=decoded)
 
 
+def originating_identity(header: str | None) -> OriginatingIdentity | None:
+    """The decoded value of the header, None when absent; ``BadRequest`` when malformed."""
+    return None if header is None else parse_originating_identity(header)
+
+
 def read_originating_identity() -> None:
     """``before_request`` hook: decode the header (absent is fine) into the request state."""
     if not request_state.is_osb_request():
         return
-    value = request.headers.get(ORIGINATING_IDENTITY)
-    if value is not None:
-        request_state.current().originating_identity = parse_originating_identity(value)
+    found = originating_identity(request.headers.get(ORIGINATING_IDENTITY))
+    if found is not None:
+        request_state.current().originating_identity = found
 
 
 def echo_request_identity(response: Response) -> Response:

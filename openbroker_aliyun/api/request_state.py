@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -39,15 +40,32 @@ class RequestState:
         )
 
 
+REQUEST_IDENTITY = "X-Broker-API-Request-Identity"
+VCAP_REQUEST_ID = "X-VCAP-Request-ID"
+
+
+def new_state(request_identity: str | None, vcap_request_id: str | None) -> RequestState:
+    """The state of a request that starts now, from its correlation headers' values."""
+    identity = request_identity or None
+    return RequestState(
+        # Our own id when the platform sends none, so a 500 can still point at the log line.
+        request_id=identity or _new_request_id(),
+        request_identity=identity,
+        vcap_request_id=vcap_request_id or None,
+    )
+
+
+def _new_request_id() -> str:
+    # A UUID 4 like uuid.uuid4(), from the random module rather than os.urandom: the id
+    # only correlates log lines, and os.urandom's system call releases the GIL, which
+    # under threaded workers costs a wait for it on every request. (``random`` is seeded
+    # again in every forked worker.)
+    return uuid.UUID(int=random.getrandbits(128), version=4).hex
+
+
 def begin_request() -> None:
     """First hook of every request: start the clock and read the correlation headers."""
-    identity = request.headers.get("X-Broker-API-Request-Identity") or None
-    g.osb = RequestState(
-        # Our own id when the platform sends none, so a 500 can still point at the log line.
-        request_id=identity or uuid.uuid4().hex,
-        request_identity=identity,
-        vcap_request_id=request.headers.get("X-VCAP-Request-ID") or None,
-    )
+    g.osb = new_state(request.headers.get(REQUEST_IDENTITY), request.headers.get(VCAP_REQUEST_ID))
 
 
 def current() -> RequestState:
@@ -61,4 +79,9 @@ def current() -> RequestState:
 
 def is_osb_request() -> bool:
     """Whether the request is for the OSB API (auth and the version header apply)."""
-    return request.path == OSB_PREFIX or request.path.startswith(OSB_PREFIX + "/")
+    return is_osb_path(request.path)
+
+
+def is_osb_path(path: str) -> bool:
+    """Whether ``path`` is in the OSB API."""
+    return path == OSB_PREFIX or path.startswith(OSB_PREFIX + "/")

@@ -123,13 +123,32 @@ def _describe(messages: Any, prefix: str = "") -> list[str]:
     return [f"{prefix.rstrip('.') or 'body'}: {messages}"]
 
 
+# One instance per schema: building one costs more than loading with it, and loading
+# changes nothing in the instance, so threads share them.
+_INSTANCES: dict[type[Schema], Schema] = {}
+# What an empty input loads to (its defaults), per schema that accepts one: the common
+# query string of a poll is empty.
+_EMPTY_LOADS: dict[type[Schema], dict[str, Any]] = {}
+
+
 def load(schema: type[Schema], data: Mapping[str, Any] | None, where: str) -> dict[str, Any]:
     """Load ``data`` with ``schema``; a shape error is a 400 naming every bad field."""
+    if not data:
+        empty = _EMPTY_LOADS.get(schema)
+        if empty is not None:
+            return dict(empty)
+    instance = _INSTANCES.get(schema)
+    if instance is None:
+        instance = _INSTANCES.setdefault(schema, schema())
     try:
-        return schema().load(data or {})
+        loaded: dict[str, Any] = instance.load(data or {})
     except ValidationError as exc:
         problems = "; ".join(line.rstrip(".") for line in _describe(exc.messages))
         raise BadRequest(f"Invalid {where}: {problems}.") from None
+    if not data and all(value is None or isinstance(value, str | int | float) for value in loaded.values()):
+        # Only scalars: the copies handed out share nothing that a caller could change.
+        _EMPTY_LOADS[schema] = dict(loaded)
+    return loaded
 
 
 def _maintenance_version(body: Mapping[str, Any]) -> str | None:

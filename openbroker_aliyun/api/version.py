@@ -19,9 +19,14 @@ _FORMAT = re.compile(r"(\d{1,4})\.(\d{1,4})")
 
 def check_version() -> None:
     """Reject OSB requests whose version header is missing, malformed or unsupported (412)."""
-    if not request_state.is_osb_request():
-        return
-    value = request.headers.get(HEADER, "").strip()
+    if request_state.is_osb_request():
+        request_state.current().api_version = api_version(request.headers.get(HEADER))
+
+
+def api_version(header: str | None) -> str:
+    """The OSB API version the header's value names; ``PreconditionFailed`` when it is
+    missing, malformed or unsupported."""
+    value = (header or "").strip()
     if not value:
         raise PreconditionFailed(f"The {HEADER} header is required; supported: {SUPPORTED}.")
     match = _FORMAT.fullmatch(value)
@@ -30,7 +35,7 @@ def check_version() -> None:
     version = (int(match.group(1)), int(match.group(2)))
     if not MIN_VERSION <= version <= MAX_VERSION:
         raise PreconditionFailed(f"OSB API version {value} is not supported; supported: {SUPPORTED}.")
-    request_state.current().api_version = value
+    return value
 
 
 def install(app: Flask) -> None:

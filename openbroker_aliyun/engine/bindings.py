@@ -81,7 +81,7 @@ class BindingRequests:
             plan_id=request.plan_id,
         )
         service, request_plan = parts.catalog.resolve(request.service_id, request.plan_id)
-        instance = parts.store.transact(lambda tx: tx.instance(request.instance_id))
+        instance = parts.store.read(lambda reader: reader.instance(request.instance_id))
         if instance is None or instance.status == InstanceStatus.DELETED:
             raise NotFound(f"Instance {request.instance_id} does not exist.")
         if instance.record.service_id != request.service_id:
@@ -250,7 +250,7 @@ class BindingRequests:
             service_id=request.service_id,
             plan_id=request.plan_id,
         )
-        binding = parts.store.transact(lambda tx: tx.binding(request.instance_id, request.binding_id))
+        binding = parts.store.read(lambda reader: reader.binding(request.instance_id, request.binding_id))
         if binding is None or binding.status == BindingStatus.DELETED:
             raise Gone(f"Binding {request.binding_id} of instance {request.instance_id} does not exist.")
         plan = parts.catalog.plan_or_stub(binding.record.plan_id)
@@ -330,16 +330,16 @@ class BindingRequests:
     def fetch(self, request: FetchBindingRequest) -> BindingView:
         require(instance_id=request.instance_id, binding_id=request.binding_id)
 
-        def read(tx: Transaction) -> BindingView:
-            binding = tx.binding(request.instance_id, request.binding_id)
-            if binding is None or binding.status not in (BindingStatus.BOUND, BindingStatus.UNBINDING):
-                raise NotFound(
-                    f"Binding {request.binding_id} of instance {request.instance_id} does not exist "
-                    "(or is still being created)."
-                )
-            return view_from_json(binding.result or {}, dict(binding.record.parameters))
-
-        return self._parts.store.transact(read)
+        # One read-only statement; the binding's details are not read (nor decrypted).
+        found = self._parts.store.read(
+            lambda reader: reader.binding_snapshot(request.instance_id, request.binding_id)
+        )
+        if found is None or found.status not in (BindingStatus.BOUND, BindingStatus.UNBINDING):
+            raise NotFound(
+                f"Binding {request.binding_id} of instance {request.instance_id} does not exist "
+                "(or is still being created)."
+            )
+        return view_from_json(found.result or {}, dict(found.parameters))
 
     def _announce(self, op: StoredOperation) -> None:
         log.info(

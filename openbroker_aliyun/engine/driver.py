@@ -19,7 +19,7 @@ from openbroker_aliyun.engine.leases import utcnow
 from openbroker_aliyun.engine.logfields import fields, log, safe_error
 from openbroker_aliyun.engine.parts import EngineParts
 from openbroker_aliyun.engine.stepping import StepContext, Stepper, load_in
-from openbroker_aliyun.store import Transaction
+from openbroker_aliyun.store import Reader, Transaction
 
 
 class Driver:
@@ -121,15 +121,15 @@ class Driver:
     def _load(self, operation_id: str, owner: str) -> StepContext | None:
         """The claimed operation, or None (lease given back) when it must wait or is gone."""
 
-        def read(tx: Transaction) -> tuple[StepContext | None, bool]:
-            context = load_in(tx, operation_id)
+        def read(reader: Reader) -> tuple[StepContext | None, bool]:
+            context = load_in(reader, operation_id)
             if context is None:
                 return None, False
             op = context.op
-            return context, tx.leased_elsewhere(op.instance_id, op.binding_id, op.id, utcnow())
+            return context, reader.leased_elsewhere(op.instance_id, op.binding_id, op.id, utcnow())
 
         try:
-            context, busy = self._parts.store.transact(read)
+            context, busy = self._parts.store.read(read)
         except Exception as error:  # e.g. a row no configured key decrypts
             log.error(
                 "cannot load a claimed operation; retrying later",

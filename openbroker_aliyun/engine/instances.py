@@ -190,7 +190,7 @@ class InstanceRequests:
         accepts = request.info.accepts_incomplete
         validated = False
         for _round in range(DECISION_ROUNDS):
-            current = parts.store.transact(lambda tx: tx.instance(request.instance_id))
+            current = parts.store.read(lambda reader: reader.instance(request.instance_id))
             change = self._update_change(request, service, current)
             decide_update = partial(
                 self._decide_update, request=request, service=service, change=change, validated=validated
@@ -336,7 +336,7 @@ class InstanceRequests:
     def deprovision(self, request: DeprovisionRequest) -> DeleteResponse:
         parts = self._parts
         require(instance_id=request.instance_id, service_id=request.service_id, plan_id=request.plan_id)
-        current = parts.store.transact(lambda tx: tx.instance(request.instance_id))
+        current = parts.store.read(lambda reader: reader.instance(request.instance_id))
         if current is None or current.status == InstanceStatus.DELETED:
             raise Gone(f"Instance {request.instance_id} does not exist.")
         # Not checked against the catalog: instances of a retired plan stay deletable.
@@ -419,30 +419,28 @@ class InstanceRequests:
 
     def fetch(self, request: FetchInstanceRequest) -> InstanceView:
         require(instance_id=request.instance_id)
-
-        def read(tx: Transaction) -> InstanceView:
-            what = f"Instance {request.instance_id}"
-            existing = tx.instance(request.instance_id)
-            if existing is None or existing.status in (
-                InstanceStatus.DELETED,
-                InstanceStatus.FAILED,
-                InstanceStatus.PROVISIONING,
-            ):
-                raise NotFound(f"{what} does not exist (or is still being provisioned).")
-            current_op = tx.operation(existing.operation_id) if existing.operation_id else None
-            if current_op is not None and current_op.in_progress and current_op.kind == OperationKind.UPDATE:
-                raise ConcurrencyError(f"{what} is being updated; retry once the update has finished.")
-            record = existing.record
-            return InstanceView(
-                service_id=record.service_id,
-                plan_id=record.plan_id,
-                dashboard_url=record.dashboard_url,
-                parameters=dict(record.parameters),
-                maintenance_info_version=record.maintenance_info_version,
-                metadata=record.metadata,
-            )
-
-        return self._parts.store.transact(read)
+        what = f"Instance {request.instance_id}"
+        # One read-only statement: the visible columns and the current operation's state.
+        found = self._parts.store.read(lambda reader: reader.instance_snapshot(request.instance_id))
+        if found is None or found.status in (
+            InstanceStatus.DELETED,
+            InstanceStatus.FAILED,
+            InstanceStatus.PROVISIONING,
+        ):
+            raise NotFound(f"{what} does not exist (or is still being provisioned).")
+        if (
+            found.operation_state == OperationState.IN_PROGRESS
+            and found.operation_kind == OperationKind.UPDATE
+        ):
+            raise ConcurrencyError(f"{what} is being updated; retry once the update has finished.")
+        return InstanceView(
+            service_id=found.service_id,
+            plan_id=found.plan_id,
+            dashboard_url=found.dashboard_url,
+            parameters=dict(found.parameters),
+            maintenance_info_version=found.maintenance_info_version,
+            metadata=found.metadata,
+        )
 
     # -- shared --------------------------------------------------------------------------
 

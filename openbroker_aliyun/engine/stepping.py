@@ -32,6 +32,7 @@ from openbroker_aliyun.errors import BrokerError, OperationFailed
 from openbroker_aliyun.store import (
     BindingStatus,
     InstanceStatus,
+    Reader,
     StoredBinding,
     StoredInstance,
     StoredOperation,
@@ -97,7 +98,7 @@ class Started:
     prior_binding: StoredBinding | None = None
 
 
-def load_in(tx: Transaction, operation_id: str) -> StepContext | None:
+def load_in(tx: Reader, operation_id: str) -> StepContext | None:
     """The operation and its records, read in ``tx``; None when it is gone."""
     op = tx.operation(operation_id)
     if op is None:
@@ -121,7 +122,7 @@ class Stepper:
 
     def load(self, operation_id: str) -> StepContext | None:
         """The operation and its records, or None when it is gone."""
-        return self._parts.store.transact(lambda tx: load_in(tx, operation_id))
+        return self._parts.store.read(lambda reader: load_in(reader, operation_id))
 
     def call(self, context: StepContext) -> StepOutcome:
         """Call the broker's step for this operation and classify what happened."""

@@ -2,25 +2,35 @@
 
 ``Store.open(url, encryption_keys=[...])`` connects and migrates the schema (alembic,
 safe when several processes start together); secrets are encrypted at rest and
-``Store.rotate_keys()`` re-encrypts them with the first key.
+``Store.rotate_keys()`` re-encrypts them with the first key. ``Store.transact`` runs
+read-write transactions, ``Store.read`` read-only ones that take no lock.
 """
 
 from openbroker_aliyun.store.encryption import FieldCipher, generate_key
 from openbroker_aliyun.store.errors import DecryptionError, StoreConfigError, StoreError
 from openbroker_aliyun.store.rows import (
+    BindingSnapshot,
     BindingStatus,
+    InstanceSnapshot,
     InstanceStatus,
+    OperationLookup,
+    OperationSummary,
     StoredBinding,
     StoredInstance,
     StoredOperation,
 )
-from openbroker_aliyun.store.store import RotationReport, Store, Transaction
+from openbroker_aliyun.store.store import Reader, RotationReport, Store, Transaction
 
 __all__ = [
+    "BindingSnapshot",
     "BindingStatus",
     "DecryptionError",
     "FieldCipher",
+    "InstanceSnapshot",
     "InstanceStatus",
+    "OperationLookup",
+    "OperationSummary",
+    "Reader",
     "RotationReport",
     "Store",
     "StoreConfigError",

@@ -3,14 +3,18 @@
 Each dialect gets what the engine's concurrency relies on:
 
 * SQLite: WAL (readers never wait for the writer), a busy timeout, foreign keys, and
-  every transaction opened with ``BEGIN IMMEDIATE``, so transactions take the write lock
-  up front and queue on the busy timeout instead of failing on a lock upgrade.
+  every read-write transaction opened with ``BEGIN IMMEDIATE``, so transactions take the
+  write lock up front and queue on the busy timeout instead of failing on a lock upgrade.
+  Read-only transactions (``make_reader``) run on connections of their own, opened with a
+  plain, deferred ``BEGIN``: they take no lock, so in WAL mode they wait neither for the
+  writer nor for each other.
 * PostgreSQL and MySQL: ``READ COMMITTED`` (on InnoDB this also drops gap locks, which
   would turn two concurrent inserts of the same id into a deadlock) and pre-ping, so a
-  restarted database server costs one failed check, not a failed request.
+  restarted database server costs one failed check, not a failed request. Read-only
+  transactions share the pool (``read_only_options``).
 
-Drivers: ``postgresql://`` means psycopg 3 and ``mysql://`` means PyMySQL, the drivers
-this package installs.
+Drivers: ``postgresql://`` means psycopg 3, ``mysql://`` PyMySQL and ``sqlite://`` the
+standard library's sqlite3, the drivers this package installs.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import weakref
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 from sqlalchemy.pool import StaticPool
@@ -39,6 +45,43 @@ _MYSQL_RETRYABLE = {1205, 1213}
 _PG_RETRYABLE = {"40001", "40P01"}
 
 
+class ImmediateSQLiteDialect(SQLiteDialect_pysqlite):
+    """sqlite3 opening each transaction with ``BEGIN IMMEDIATE`` (the write lock up front).
+
+    In the dialect rather than in a "begin" event listener: any connection event listener
+    makes SQLAlchemy dispatch events around every statement on the engine, which doubled
+    the cost of a short query.
+    """
+
+    supports_statement_cache = True
+
+    def do_begin(self, dbapi_connection: Any) -> None:
+        _execute(dbapi_connection, "BEGIN IMMEDIATE")
+
+
+class DeferredSQLiteDialect(SQLiteDialect_pysqlite):
+    """sqlite3 opening each transaction with a plain ``BEGIN``: for read-only transactions."""
+
+    supports_statement_cache = True
+
+    def do_begin(self, dbapi_connection: Any) -> None:
+        _execute(dbapi_connection, "BEGIN")
+
+
+def _execute(dbapi_connection: Any, sql: str) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(sql)
+    finally:
+        cursor.close()
+
+
+_SQLITE_WRITER = "sqlite+openbroker_immediate"
+_SQLITE_READER = "sqlite+openbroker_deferred"
+registry.register("sqlite.openbroker_immediate", __name__, ImmediateSQLiteDialect.__name__)
+registry.register("sqlite.openbroker_deferred", __name__, DeferredSQLiteDialect.__name__)
+
+
 def parse_url(url: str) -> URL:
     """The SQLAlchemy URL of a state store, with this package's default drivers."""
     try:
@@ -55,6 +98,8 @@ def parse_url(url: str) -> URL:
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql", "mysql", "mariadb"):
         raise StoreConfigError(f"state store: SQLite, PostgreSQL or MySQL/MariaDB expected, not {backend!r}")
+    if backend == "sqlite" and parsed.drivername not in ("sqlite", "sqlite+pysqlite", _SQLITE_WRITER):
+        raise StoreConfigError(f"state store: SQLite through the sqlite3 module, not {parsed.drivername!r}")
     return parsed
 
 
@@ -64,46 +109,86 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Eng
     After a fork (gunicorn with ``--preload``) the child drops the connections it
     inherited instead of sharing them with the parent.
     """
-    engine = _make_engine(parse_url(url), pool_size=pool_size, max_overflow=max_overflow)
-    if not isinstance(engine.pool, StaticPool):
-        reference = weakref.ref(engine)
-
-        def forget_inherited_connections() -> None:
-            inherited = reference()
-            if inherited is not None:
-                inherited.dispose(close=False)
-
-        os.register_at_fork(after_in_child=forget_inherited_connections)
-    return engine
-
-
-def _make_engine(parsed: URL, *, pool_size: int, max_overflow: int) -> Engine:
+    parsed = parse_url(url)
     # hide_parameters: SQL errors and logs must not show values (parameters in clear
     # text when the operator allowed it, ids people did not mean to log).
     options: dict[str, Any] = {"hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed, options)
-    options.update(
-        pool_pre_ping=True,
-        pool_size=pool_size,
-        max_overflow=max_overflow,
-        isolation_level="READ COMMITTED",
+        engine = _sqlite_engine(parsed.set(drivername=_SQLITE_WRITER), options)
+    else:
+        options.update(
+            pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            isolation_level="READ COMMITTED",
+        )
+        engine = create_engine(parsed, **options)
+    _forget_inherited_connections(engine)
+    return engine
+
+
+def make_reader(writer: Engine, *, pool_size: int = 10, max_overflow: int = 20) -> Engine:
+    """The engine for read-only transactions on ``writer``'s database.
+
+    SQLite (a file): an engine of its own, whose transactions begin deferred. Otherwise
+    ``writer`` itself: an in-memory SQLite database exists on one connection only, and
+    PostgreSQL and MySQL need no other connections for reads (see ``read_only_options``).
+    """
+    url = writer.url
+    if url.get_backend_name() != "sqlite" or _in_memory(url):
+        return writer
+    reader = _sqlite_engine(
+        url.set(drivername=_SQLITE_READER),
+        {"hide_parameters": True, "pool_size": pool_size, "max_overflow": max_overflow},
     )
-    return create_engine(parsed, **options)
+    _forget_inherited_connections(reader)
+    return reader
+
+
+def read_only_options(engine: Engine) -> dict[str, Any]:
+    """Execution options making a connection's next transaction read-only.
+
+    PostgreSQL: ``BEGIN READ ONLY`` (psycopg's ``read_only`` flag; no extra round trip).
+    MySQL: none. InnoDB runs a transaction that only reads without a transaction id or
+    row locks already, and ``START TRANSACTION READ ONLY`` would cost a round trip.
+    SQLite: none; the reader engine's deferred ``BEGIN`` takes no lock.
+    """
+    if engine.dialect.name == "postgresql":
+        return {"postgresql_readonly": True}
+    return {}
+
+
+def _in_memory(url: URL) -> bool:
+    return url.database in (None, "", ":memory:")
+
+
+def _forget_inherited_connections(engine: Engine) -> None:
+    if isinstance(engine.pool, StaticPool):
+        return
+    reference = weakref.ref(engine)
+
+    def forget_inherited_connections() -> None:
+        inherited = reference()
+        if inherited is not None:
+            inherited.dispose(close=False)
+
+    os.register_at_fork(after_in_child=forget_inherited_connections)
 
 
 def _sqlite_engine(url: URL, options: dict[str, Any]) -> Engine:
-    in_memory = url.database in (None, "", ":memory:")
+    in_memory = _in_memory(url)
     options["connect_args"] = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT}
     if in_memory:
         # One shared connection, or every pooled connection would see its own database.
         options["poolclass"] = StaticPool
+        options.pop("pool_size", None)
+        options.pop("max_overflow", None)
     engine = create_engine(url, **options)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy's "begin" event below open transactions, not the driver (which
-        # would run DDL outside any transaction).
+        # The dialect's do_begin opens transactions, not the driver (which would run DDL
+        # outside any transaction, and reads outside of one).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
@@ -113,10 +198,6 @@ def _sqlite_engine(url: URL, options: dict[str, Any]) -> Engine:
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from openbroker_aliyun.domain import (
     BindingRecord,
@@ -17,8 +17,11 @@ from openbroker_aliyun.domain import (
 )
 from openbroker_aliyun.store.encryption import FieldCipher
 from openbroker_aliyun.store.rows import (
+    BindingSnapshot,
     BindingStatus,
+    InstanceSnapshot,
     InstanceStatus,
+    OperationSummary,
     StoredBinding,
     StoredInstance,
     StoredOperation,
@@ -31,6 +34,11 @@ def _dump(value: Any) -> str:
 
 def _load(text: str | None) -> Any:
     return None if text is None else json.loads(text)
+
+
+def _metadata(text: str | None) -> InstanceMetadata:
+    metadata = _load(text) or {}
+    return InstanceMetadata(labels=metadata.get("labels") or {}, attributes=metadata.get("attributes") or {})
 
 
 def info_to_json(info: RequestInfo) -> dict[str, Any]:
@@ -91,7 +99,6 @@ class RowMapper:
 
     def instance(self, row: Mapping[Any, Any]) -> StoredInstance:
         where = f"instance {row['id']!r}"
-        metadata = _load(row["metadata"]) or {}
         record = InstanceRecord(
             id=row["id"],
             service_id=row["service_id"],
@@ -102,9 +109,7 @@ class RowMapper:
             space_guid=row["space_guid"],
             maintenance_info_version=row["maintenance_info_version"],
             dashboard_url=row["dashboard_url"],
-            metadata=InstanceMetadata(
-                labels=metadata.get("labels") or {}, attributes=metadata.get("attributes") or {}
-            ),
+            metadata=_metadata(row["metadata"]),
             details=self.cipher.open(row["details"], f"osb_instances.details of {where}"),
         )
         return StoredInstance(
@@ -223,4 +228,49 @@ class RowMapper:
             next_run_at=row["next_run_at"],
             lease_owner=row["lease_owner"],
             lease_expires_at=row["lease_expires_at"],
+        )
+
+    # -- lean reads (``openbroker_aliyun.store.lookups``) ----------------------------
+
+    def operation_summary(self, row: Sequence[Any]) -> OperationSummary | None:
+        """The summary in a lookup row (``OPERATION_SUMMARY_COLUMNS`` from index 1), as
+        the driver returns it: booleans may be 0 and 1 (SQLite, MySQL)."""
+        if row[1] is None:
+            return None
+        usable, repeatable, retry_after = row[7], row[8], row[9]
+        return OperationSummary(
+            id=row[1],
+            instance_id=row[2],
+            binding_id=row[3],
+            kind=OperationKind(row[4]),
+            state=OperationState(row[5]),
+            description=row[6],
+            instance_usable=None if usable is None else bool(usable),
+            update_repeatable=None if repeatable is None else bool(repeatable),
+            retry_after=None if retry_after is None else float(retry_after),
+        )
+
+    def instance_snapshot(self, row: Mapping[Any, Any]) -> InstanceSnapshot:
+        kind, state = row["op_kind"], row["op_state"]
+        return InstanceSnapshot(
+            status=InstanceStatus(row["status"]),
+            service_id=row["service_id"],
+            plan_id=row["plan_id"],
+            dashboard_url=row["dashboard_url"],
+            parameters=self.cipher.open(
+                row["parameters"], f"osb_instances.parameters of instance {row['id']!r}"
+            ),
+            maintenance_info_version=row["maintenance_info_version"],
+            metadata=_metadata(row["metadata"]),
+            operation_kind=None if kind is None else OperationKind(kind),
+            operation_state=None if state is None else OperationState(state),
+        )
+
+    def binding_snapshot(self, row: Mapping[Any, Any]) -> BindingSnapshot:
+        where = f"binding {row['id']!r} of instance {row['instance_id']!r}"
+        result = row["result"]
+        return BindingSnapshot(
+            status=BindingStatus(row["status"]),
+            parameters=self.cipher.open(row["parameters"], f"osb_bindings.parameters of {where}"),
+            result=None if result is None else self.cipher.open(result, f"osb_bindings.result of {where}"),
         )

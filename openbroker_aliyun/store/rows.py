@@ -14,6 +14,7 @@ from typing import Any
 
 from openbroker_aliyun.domain import (
     BindingRecord,
+    InstanceMetadata,
     InstanceRecord,
     JSONDict,
     OperationKind,
@@ -117,3 +118,64 @@ class StoredOperation:
         return (
             self.lease_owner is not None and self.lease_expires_at is not None and self.lease_expires_at > now
         )
+
+
+# -- lean reads (see ``openbroker_aliyun.store.lookups``) -------------------------------
+
+
+@dataclass(frozen=True)
+class OperationSummary:
+    """How an operation stands: what last_operation answers from. Nothing secret."""
+
+    id: str
+    instance_id: str
+    binding_id: str | None
+    kind: OperationKind
+    state: OperationState
+    description: str | None = None
+    instance_usable: bool | None = None
+    update_repeatable: bool | None = None
+    retry_after: float | None = None
+
+    @property
+    def in_progress(self) -> bool:
+        return self.state == OperationState.IN_PROGRESS
+
+
+@dataclass(frozen=True)
+class OperationLookup:
+    """A resource's operation as last_operation asks for it, read in one statement.
+
+    ``binding_found`` is True when no binding was asked for. ``operation`` is the
+    operation named by the token, else the resource's current one; None when there is
+    none (or the resource is missing).
+    """
+
+    instance_found: bool
+    binding_found: bool
+    operation: OperationSummary | None
+
+
+@dataclass(frozen=True)
+class InstanceSnapshot:
+    """What GET instance answers from: the instance's visible fields and its current
+    operation's kind and state (None when it has none)."""
+
+    status: InstanceStatus
+    service_id: str
+    plan_id: str
+    dashboard_url: str | None
+    parameters: JSONDict
+    maintenance_info_version: str | None
+    metadata: InstanceMetadata
+    operation_kind: OperationKind | None
+    operation_state: OperationState | None
+
+
+@dataclass(frozen=True)
+class BindingSnapshot:
+    """What GET binding answers from: status, parameters and the bind step's result."""
+
+    status: BindingStatus
+    parameters: JSONDict
+    result: JSONDict | None

@@ -6,6 +6,10 @@ deadlock): the engine's decisions are written as such functions, reading with
 ``lock=True`` what they are about to change. Every mutating path locks the instance row
 first, which serialises everything that happens to one instance and its bindings.
 
+``Store.read(fn)`` runs ``fn(reader)`` in a read-only transaction, which takes no lock
+and waits for no writer (see ``openbroker_aliyun.store.database``): what answers
+last_operation, GET instance and GET binding, and every look before a decision.
+
 The background driver's calls (``due_operations``, ``claim``, ``renew``, ``release``) are
 single conditional statements, so that no two processes ever hold one operation.
 """
@@ -16,19 +20,25 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, Row, Select, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError
 
 from openbroker_aliyun.domain import OperationState
-from openbroker_aliyun.store.database import is_retryable, make_engine
+from openbroker_aliyun.store import lookups
+from openbroker_aliyun.store.database import is_retryable, make_engine, make_reader, read_only_options
+from openbroker_aliyun.store.direct import DirectQuery
 from openbroker_aliyun.store.encryption import FieldCipher
 from openbroker_aliyun.store.mapping import RowMapper
 from openbroker_aliyun.store.migrate import upgrade_to_head
 from openbroker_aliyun.store.rows import (
+    BindingSnapshot,
     BindingStatus,
+    InstanceSnapshot,
     InstanceStatus,
+    OperationLookup,
     StoredBinding,
     StoredInstance,
     StoredOperation,
@@ -45,8 +55,8 @@ _TRANSACTION_ATTEMPTS = 6
 _PURGE_BATCH = 500
 
 
-class Transaction:
-    """Reads and writes inside one database transaction (see ``Store.transact``)."""
+class Reader:
+    """Reads inside one database transaction (see ``Store.read``)."""
 
     def __init__(self, connection: Connection, mapper: RowMapper) -> None:
         self._conn = connection
@@ -57,22 +67,46 @@ class Transaction:
         """The transaction's connection, for statements this class does not offer."""
         return self._conn
 
-    # -- reads -----------------------------------------------------------------------
+    # -- whole records ---------------------------------------------------------------
 
-    def instance(self, instance_id: str, *, lock: bool = False) -> StoredInstance | None:
+    def instance(self, instance_id: str) -> StoredInstance | None:
+        return self._instance(instance_id, lock=False)
+
+    def binding(self, instance_id: str, binding_id: str) -> StoredBinding | None:
+        return self._binding(instance_id, binding_id, lock=False)
+
+    def operation(self, operation_id: str) -> StoredOperation | None:
+        return self._operation(operation_id, lock=False)
+
+    def _instance(self, instance_id: str, *, lock: bool) -> StoredInstance | None:
         query = select(instances).where(instances.c.id == instance_id)
         row = self._conn.execute(query.with_for_update() if lock else query).mappings().first()
         return None if row is None else self._map.instance(row)
 
-    def binding(self, instance_id: str, binding_id: str, *, lock: bool = False) -> StoredBinding | None:
+    def _binding(self, instance_id: str, binding_id: str, *, lock: bool) -> StoredBinding | None:
         query = select(bindings).where(bindings.c.instance_id == instance_id, bindings.c.id == binding_id)
         row = self._conn.execute(query.with_for_update() if lock else query).mappings().first()
         return None if row is None else self._map.binding(row)
 
-    def operation(self, operation_id: str, *, lock: bool = False) -> StoredOperation | None:
+    def _operation(self, operation_id: str, *, lock: bool) -> StoredOperation | None:
         query = select(operations).where(operations.c.id == operation_id)
         row = self._conn.execute(query.with_for_update() if lock else query).mappings().first()
         return None if row is None else self._map.operation(row)
+
+    # -- lean reads for the hot request paths (one statement each) ------------------
+
+    def instance_snapshot(self, instance_id: str) -> InstanceSnapshot | None:
+        """What GET instance answers from (only the parameters are decrypted)."""
+        row = self._conn.execute(lookups.INSTANCE_SNAPSHOT, {"instance_id": instance_id}).mappings().first()
+        return None if row is None else self._map.instance_snapshot(row)
+
+    def binding_snapshot(self, instance_id: str, binding_id: str) -> BindingSnapshot | None:
+        """What GET binding answers from (parameters and result are decrypted, not details)."""
+        params = {"instance_id": instance_id, "binding_id": binding_id}
+        row = self._conn.execute(lookups.BINDING_SNAPSHOT, params).mappings().first()
+        return None if row is None else self._map.binding_snapshot(row)
+
+    # -- other reads -----------------------------------------------------------------
 
     def bindings_of(self, instance_id: str) -> list[StoredBinding]:
         query = select(bindings).where(bindings.c.instance_id == instance_id).order_by(bindings.c.id)
@@ -104,6 +138,22 @@ class Transaction:
         if binding_id is not None:
             query = query.where(or_(operations.c.binding_id.is_(None), operations.c.binding_id == binding_id))
         return bool(self._conn.execute(query).scalar())
+
+
+class Transaction(Reader):
+    """Reads and writes inside one database transaction (see ``Store.transact``).
+
+    Reads take ``lock=True`` to lock the row they are about to change.
+    """
+
+    def instance(self, instance_id: str, *, lock: bool = False) -> StoredInstance | None:
+        return self._instance(instance_id, lock=lock)
+
+    def binding(self, instance_id: str, binding_id: str, *, lock: bool = False) -> StoredBinding | None:
+        return self._binding(instance_id, binding_id, lock=lock)
+
+    def operation(self, operation_id: str, *, lock: bool = False) -> StoredOperation | None:
+        return self._operation(operation_id, lock=lock)
 
     # -- writes ----------------------------------------------------------------------
 
@@ -182,10 +232,16 @@ class RotationReport:
 class Store:
     """The state store. Build it with ``Store.open``; share one per process."""
 
-    def __init__(self, engine: Engine, cipher: FieldCipher) -> None:
+    def __init__(self, engine: Engine, cipher: FieldCipher, *, reader: Engine | None = None) -> None:
         self.engine = engine
+        #: The engine of read-only transactions (``engine`` itself unless given).
+        self.reader = reader if reader is not None else engine
         self.cipher = cipher
         self._map = RowMapper(cipher)
+        self._read_options = read_only_options(engine)
+        self._operation_lookups = {
+            key: DirectQuery(self.reader, statement) for key, statement in lookups.OPERATION_LOOKUPS.items()
+        }
 
     @classmethod
     def open(
@@ -211,11 +267,13 @@ class Store:
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine, cipher)
+        return cls(engine, cipher, reader=make_reader(engine, pool_size=pool_size, max_overflow=max_overflow))
 
     def close(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        if self.reader is not self.engine:
+            self.reader.dispose()
 
     # -- transactions ----------------------------------------------------------------
 
@@ -235,11 +293,41 @@ class Store:
                 time.sleep(0.005 * attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def read(self, fn: Callable[[Reader], T]) -> T:
+        """Run ``fn`` in a read-only transaction and return what it returns.
+
+        The transaction takes no lock and waits for no writer: a deferred ``BEGIN`` on
+        SQLite's own read connections (WAL), ``BEGIN READ ONLY`` on PostgreSQL, a plain
+        transaction that only reads on MySQL. Everything ``fn`` reads comes from the
+        database at this moment; nothing is cached.
+        """
+        with self.reader.connect() as connection:
+            if self._read_options:
+                connection.execution_options(**self._read_options)
+            with connection.begin():
+                return fn(Reader(connection, self._map))
+
+    def operation_lookup(
+        self, instance_id: str, binding_id: str | None, operation: str | None
+    ) -> OperationLookup:
+        """What last_operation answers from: whether the instance (and binding) exist, and
+        the operation named by ``operation`` (when given) or else the current one.
+
+        One statement, run directly on the driver (``openbroker_aliyun.store.direct``):
+        the hottest read of a broker. Reads no secret column, takes no lock.
+        """
+        query = self._operation_lookups[(binding_id is not None, bool(operation))]
+        row = query.first({"instance_id": instance_id, "binding_id": binding_id, "operation": operation})
+        if row is None:
+            return OperationLookup(instance_found=False, binding_found=False, operation=None)
+        return OperationLookup(
+            instance_found=True, binding_found=row[0] is not None, operation=self._map.operation_summary(row)
+        )
+
     def ping(self) -> bool:
         """True when the database answers."""
         try:
-            with self.engine.connect() as connection:
-                connection.exec_driver_sql("SELECT 1")
+            self.read(lambda reader: reader.connection.exec_driver_sql("SELECT 1").scalar())
         except DBAPIError:
             return False
         return True
@@ -249,23 +337,26 @@ class Store:
         query = select(operations.c.kind, operations.c.state, func.count()).group_by(
             operations.c.kind, operations.c.state
         )
-        with self.engine.connect() as connection:
-            return {(kind, state): count for kind, state, count in connection.execute(query)}
+        return self.read(
+            lambda reader: {(kind, state): count for kind, state, count in reader.connection.execute(query)}
+        )
 
     # -- the driver's statements -----------------------------------------------------
 
     def due_operations(self, now: datetime, limit: int) -> list[str]:
         """Ids of operations in progress, due, and not leased (or with an expired lease)."""
         query = select(operations.c.id).where(_due(now)).order_by(operations.c.next_run_at).limit(limit)
-        with self.engine.connect() as connection:
-            return list(connection.execute(query).scalars())
+        return self.read(lambda reader: list(reader.connection.execute(query).scalars()))
 
     def claim_due(self, owner: str, now: datetime, until: datetime, limit: int) -> list[str]:
         """Take the leases of up to ``limit`` due operations; returns the ids this call got.
 
         One conditional UPDATE over the due ids: when drivers race for the same rows, the
-        database lets each row match for one of them only.
+        database lets each row match for one of them only. A read comes first, so that a
+        driver with nothing to do (the common case) takes no write lock.
         """
+        if not self.due_operations(now, 1):
+            return []
         due = _due(now)
 
         def take(tx: Transaction) -> list[str]:
@@ -414,11 +505,10 @@ class Store:
             cols = [table.c[name] for name in column_names]
             last: tuple[Any, ...] | None = None
             while True:
-                with self.engine.connect() as connection:
-                    query = select(*keys, *cols).order_by(*keys).limit(_PURGE_BATCH)
-                    if last is not None:
-                        query = query.where(_after(keys, last))
-                    rows = connection.execute(query).all()
+                query = select(*keys, *cols).order_by(*keys).limit(_PURGE_BATCH)
+                if last is not None:
+                    query = query.where(_after(keys, last))
+                rows = self.read(partial(_all_rows, query))
                 if not rows:
                     break
                 for row in rows:
@@ -469,6 +559,10 @@ def _due(now: datetime) -> Any:
         operations.c.next_run_at <= now,
         or_(operations.c.lease_owner.is_(None), operations.c.lease_expires_at <= now),
     )
+
+
+def _all_rows(query: Select[Any], reader: Reader) -> Sequence[Row[Any]]:
+    return reader.connection.execute(query).all()
 
 
 def _after(keys: list[Any], last: tuple[Any, ...]) -> Any:
