@@ -111,7 +111,7 @@ def test_wrong_secret_is_an_auth_error_without_the_secret(signing_server: Signin
 
 
 def test_unknown_access_key_is_auth_not_not_found(signing_server: SigningServer) -> None:
-    client = client_for(signing_server.url, access_key_id="LTAI5tUnknownKey")
+    client = client_for(signing_server.url, access_key_id="unknown-test-key-id")
     with pytest.raises(AliyunError) as caught:
         client.call("rds", "DeleteDBInstance", {"DBInstanceId": "rm-1"})
     assert caught.value.code == "InvalidAccessKeyId.NotFound"

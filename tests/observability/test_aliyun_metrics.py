@@ -20,7 +20,7 @@ from openbroker_aliyun.emulator.config import EmulatorConfig
 from openbroker_aliyun.emulator.faults import parse_fault_spec
 from openbroker_aliyun.emulator.server import EmulatorServer
 
-KEY_ID, KEY_SECRET = "LTAI5tMetricsKeyId", "mS3cr3tMetricsAccessKeyValue0123"
+KEY_ID, KEY_SECRET = "metrics-test-key-id", "mS3cr3tMetricsAccessKeyValue0123"
 ACCOUNT_PASSWORD = "Acc0unt-Pa55word-metrics-77"
 
 
