@@ -76,7 +76,9 @@ class ServiceBroker:
     ``bind``/``unbind`` for bindable services and ``update`` for updateable ones).
     ``async_operations`` names the operations that may take long: those answer 202 and
     run in the background, and need ``accepts_incomplete=true`` from the platform. The
-    others run inline during the request and must return ``Done``/``Bound`` at once.
+    others run inline during the request; a step there that returns ``InProgress``
+    continues in the background with a 202 when the platform sent
+    ``accepts_incomplete=true``, and is rolled back with 422 ``AsyncRequired`` otherwise.
 
     ``requires_app``: set it to True when a binding needs an application (credentials
     tied to an app); a bind without ``bind_resource.app_guid`` (or the deprecated
