@@ -35,7 +35,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess, values
@@ -82,6 +82,12 @@ class BrokerMetrics:
     aliyun_calls: Counter
     aliyun_retries: Counter
     aliyun_duration: Histogram
+    # The labelled children of ``requests`` and ``request_duration`` by (endpoint, method,
+    # status): looking them up in prometheus-client costs more than counting. Bounded,
+    # as the label values are.
+    request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def create(cls) -> BrokerMetrics:
@@ -175,9 +181,15 @@ def request_finished() -> None:
 def observe_request(endpoint: str, method: str, status: int, duration_s: float) -> None:
     """Count one answered request; ``endpoint`` is a route template, never a raw path."""
     found = broker_metrics()
-    method = method_label(method)
-    found.requests.labels(endpoint, method, str(status)).inc()
-    found.request_duration.labels(endpoint, method).observe(max(duration_s, 0.0))
+    key = (endpoint, method_label(method), status)
+    children = found.request_children.get(key)
+    if children is None:
+        children = found.request_children[key] = (
+            found.requests.labels(key[0], key[1], str(status)),
+            found.request_duration.labels(key[0], key[1]),
+        )
+    children[0].inc()
+    children[1].observe(max(duration_s, 0.0))
 
 
 def observe_aliyun_call(product: str, action: str, code: str, attempt: int, duration_s: float) -> None:

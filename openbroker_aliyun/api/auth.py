@@ -8,6 +8,7 @@ constant time, user and password both, with no early exit that would reveal whic
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from collections.abc import Callable, Sequence
@@ -25,6 +26,11 @@ def _digest(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()
 
 
+def _basic_header(credential: Credential) -> str:
+    pair = f"{credential.username}:{credential.password}".encode()
+    return "Basic " + base64.b64encode(pair).decode("ascii")
+
+
 class CredentialChecker:
     """Checks a user/password pair against every accepted pair in constant time."""
 
@@ -32,6 +38,9 @@ class CredentialChecker:
         if not credentials:
             raise ValueError("at least one credential pair is required")
         self._pairs = [(_digest(c.username), _digest(c.password)) for c in credentials]
+        # The Authorization header of each pair as clients write it: one digest of the
+        # header checks the usual request without parsing it.
+        self._headers = [_digest(_basic_header(c)) for c in credentials]
 
     def __call__(self, username: str, password: str) -> bool:
         user, secret = _digest(username), _digest(password)
@@ -41,21 +50,35 @@ class CredentialChecker:
             matched |= hmac.compare_digest(user, expected_user) & hmac.compare_digest(secret, expected_secret)
         return matched
 
+    def accepts_header(self, header: str) -> bool:
+        """True when ``header`` is ``Basic <base64 of user:password>`` of an accepted pair,
+        written exactly as clients write it (compared in constant time, every pair)."""
+        found = _digest(header)
+        matched = False
+        for expected in self._headers:
+            matched |= hmac.compare_digest(found, expected)
+        return matched
 
-def require_basic_auth(check: Callable[[str, str], bool]) -> None:
+
+def require_basic_auth(check: CredentialChecker) -> None:
     """Raise ``Unauthorized`` (401) unless the request carries Basic credentials ``check`` accepts."""
-    check_basic_auth(request.authorization, check)
+    check_authorization(request.headers.get("Authorization"), check)
 
 
-def check_basic_auth(auth: Authorization | None, check: Callable[[str, str], bool]) -> None:
-    """Raise ``Unauthorized`` (401) unless ``auth`` holds Basic credentials ``check`` accepts."""
+def check_authorization(header: str | None, check: CredentialChecker) -> None:
+    """Raise ``Unauthorized`` (401) unless the ``Authorization`` header holds Basic
+    credentials ``check`` accepts."""
+    if header is not None and check.accepts_header(header):
+        return
+    # Any other spelling ("basic", extra spaces, ...) is parsed as werkzeug parses it.
+    auth = Authorization.from_header(header)
     if auth is None or auth.type != "basic" or auth.username is None or auth.password is None:
         raise Unauthorized("Authentication required: use HTTP Basic with the broker's credentials.")
     if not check(auth.username, auth.password):
         raise Unauthorized("Invalid broker credentials.")
 
 
-def basic_auth_hook(check: Callable[[str, str], bool]) -> Callable[[], None]:
+def basic_auth_hook(check: CredentialChecker) -> Callable[[], None]:
     """A ``before_request`` hook answering 401 to OSB requests without valid credentials."""
 
     def authenticate() -> None:

@@ -35,12 +35,12 @@ from urllib.parse import parse_qsl
 
 import werkzeug.urls  # noqa: F401 - registers the "werkzeug.url_quote" codec error handler
 from flask import Flask, signals
-from werkzeug.datastructures import Authorization, MultiDict
+from werkzeug.datastructures import MultiDict
 from werkzeug.http import http_date, quote_etag
 
 from openbroker_aliyun import metrics
 from openbroker_aliyun.api import access_log, identity, request_state, responses, routes, schemas, version
-from openbroker_aliyun.api.auth import check_basic_auth
+from openbroker_aliyun.api.auth import CredentialChecker, check_authorization
 from openbroker_aliyun.api.errors import json_bytes
 from openbroker_aliyun.api.extension import ApiState
 from openbroker_aliyun.api.request_state import RequestState
@@ -142,7 +142,7 @@ class FastLane:
         self,
         app: Flask,
         api: ApiState,
-        check: Callable[[str, str], bool],
+        check: CredentialChecker,
         *,
         run_first: Sequence[Hook],
     ) -> None:
@@ -217,7 +217,7 @@ class FastLane:
         """The answer, or None when Flask is to answer (nothing has been done then)."""
         try:
             get = environ.get
-            check_basic_auth(Authorization.from_header(get(_AUTHORIZATION)), self._check)
+            check_authorization(get(_AUTHORIZATION), self._check)
             state = request_state.new_state(get(_REQUEST_IDENTITY), get(_VCAP_REQUEST_ID))
             state.started = started
             state.api_version = version.api_version(get(_VERSION))
@@ -294,7 +294,7 @@ def _query(environ: Environ) -> MultiDict[str, str]:
     return MultiDict(parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote"))
 
 
-def install(app: Flask, api: ApiState, check: Callable[[str, str], bool], before: Hooks) -> bool:
+def install(app: Flask, api: ApiState, check: CredentialChecker, before: Hooks) -> bool:
     """Put the fast lane in front of ``app``, whose hooks were ``before`` the API was added.
 
     Returns False (and leaves the app alone) when the app is not one the lane can stand in

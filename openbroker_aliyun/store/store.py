@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from openbroker_aliyun.domain import OperationState
 from openbroker_aliyun.store import lookups
 from openbroker_aliyun.store.database import is_retryable, make_engine, make_reader, read_only_options
-from openbroker_aliyun.store.direct import DirectQuery
+from openbroker_aliyun.store.direct import DirectQuery, KeptConnections
 from openbroker_aliyun.store.encryption import FieldCipher
 from openbroker_aliyun.store.mapping import RowMapper
 from openbroker_aliyun.store.migrate import upgrade_to_head
@@ -239,8 +239,10 @@ class Store:
         self.cipher = cipher
         self._map = RowMapper(cipher)
         self._read_options = read_only_options(engine)
+        self._kept = KeptConnections(self.reader) if KeptConnections.suit(self.reader) else None
         self._operation_lookups = {
-            key: DirectQuery(self.reader, statement) for key, statement in lookups.OPERATION_LOOKUPS.items()
+            key: DirectQuery(self.reader, statement, self._kept)
+            for key, statement in lookups.OPERATION_LOOKUPS.items()
         }
 
     @classmethod
@@ -270,7 +272,9 @@ class Store:
         return cls(engine, cipher, reader=make_reader(engine, pool_size=pool_size, max_overflow=max_overflow))
 
     def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection (and the lookups' own)."""
+        if self._kept is not None:
+            self._kept.close()
         self.engine.dispose()
         if self.reader is not self.engine:
             self.reader.dispose()

@@ -17,8 +17,9 @@ from api_support import (
 )
 from http_brokers import SERVICE_ID, SMALL_PLAN
 
-from openbroker_aliyun.api.auth import CredentialChecker
+from openbroker_aliyun.api.auth import CredentialChecker, check_authorization
 from openbroker_aliyun.config import Credential
+from openbroker_aliyun.errors import Unauthorized
 
 # ------------------------------------------------------------------------- auth (G4)
 
@@ -91,6 +92,20 @@ def test_credential_checker_compares_every_pair() -> None:
     assert not check("a", "2") and not check("b", "1") and not check("a", "") and not check("", "")
     with pytest.raises(ValueError):
         CredentialChecker([])
+
+
+def test_the_usual_authorization_header_is_checked_without_parsing() -> None:
+    check = CredentialChecker([Credential("a", "1"), Credential("b", "2")])
+    usual = "Basic " + base64.b64encode(b"b:2").decode()
+    assert check.accepts_header(usual)
+    assert not check.accepts_header(usual.lower()) and not check.accepts_header(usual + " ")
+    assert not check.accepts_header("Basic " + base64.b64encode(b"a:2").decode())
+    check_authorization(usual, check)
+    # Other spellings of the same credentials go through werkzeug's parser and still pass.
+    check_authorization("basic " + base64.b64encode(b"a:1").decode(), check)
+    for refused in (None, "", "Basic " + base64.b64encode(b"a:2").decode(), "Bearer x"):
+        with pytest.raises(Unauthorized):
+            check_authorization(refused, check)
 
 
 # ---------------------------------------------------------------------- version (G1)

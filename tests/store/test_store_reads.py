@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -23,7 +24,7 @@ from openbroker_aliyun.store import (
     generate_key,
 )
 from openbroker_aliyun.store.database import make_engine
-from openbroker_aliyun.store.direct import DirectQuery
+from openbroker_aliyun.store.direct import DirectQuery, KeptConnections
 from openbroker_aliyun.store.lookups import OPERATION_LOOKUPS
 from openbroker_aliyun.store.tables import bindings, instances, operations
 
@@ -198,6 +199,69 @@ def test_direct_query_errors_are_sqlalchemy_errors_without_values(store_url: str
             assert connection.exec_driver_sql("SELECT 1").scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_sqlite_file_lookups_keep_their_own_connections(tmp_path: object) -> None:
+    store = Store.open(f"sqlite:///{tmp_path}/state.db", encryption_keys=[generate_key()])
+    try:
+        kept = store._kept
+        assert kept is not None
+        iid = add_instance_with_secrets(store)
+        for _ in range(3):
+            assert store.operation_lookup(iid, None, None).instance_found
+        # One at a time: one connection, reused, in autocommit mode (no transaction left open).
+        assert len(kept._idle) == 1
+        connection = kept._idle[0]
+        assert not connection.in_transaction
+        # A write by the store's own engine is seen by the next lookup at once.
+        store.transact(lambda tx: tx.connection.execute(update(instances).values(plan_id="changed")))
+        assert store.operation_lookup("no-such-instance", None, None).instance_found is False
+        assert kept._idle == [connection]
+    finally:
+        store.close()
+    assert kept._idle == []
+    with pytest.raises(Exception, match="closed"):
+        connection.execute("SELECT 1")
+
+
+def test_a_failed_lookup_closes_its_kept_connection(tmp_path: object) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/state.db")  # no tables: the statement fails
+    try:
+        assert KeptConnections.suit(engine)
+        kept = KeptConnections(engine)
+        query = DirectQuery(engine, OPERATION_LOOKUPS[(False, False)], kept)
+        with pytest.raises(DBAPIError) as raised:
+            query.first({"instance_id": "instance-" + SECRET, "binding_id": None, "operation": None})
+        assert SECRET not in str(raised.value)
+        assert kept._idle == []
+    finally:
+        engine.dispose()
+
+
+def test_kept_connections_do_not_cross_a_fork(tmp_path: object) -> None:
+    store = Store.open(f"sqlite:///{tmp_path}/state.db", encryption_keys=[generate_key()])
+    try:
+        iid = add_instance_with_secrets(store)
+        assert store.operation_lookup(iid, None, None).instance_found
+        kept = store._kept
+        assert kept is not None and len(kept._idle) == 1
+        pid = os.fork()
+        if pid == 0:  # the child: a fresh connection of its own, then out without cleanup
+            ok = kept._idle == [] and store.operation_lookup(iid, None, None).instance_found
+            os._exit(0 if ok else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert len(kept._idle) == 1
+    finally:
+        store.close()
+
+
+def test_in_memory_and_server_lookups_use_the_pool() -> None:
+    memory = make_engine("sqlite://")
+    try:
+        assert not KeptConnections.suit(memory)  # one connection holds the whole database
+    finally:
+        memory.dispose()
 
 
 def test_read_transactions_are_read_only_on_postgresql(postgres_database: str) -> None:
