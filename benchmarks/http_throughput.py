@@ -2,14 +2,16 @@
 
 Run (needs ``wrk``: ``apt-get install -y wrk``)::
 
-    .venv/bin/python benchmarks/http_throughput.py [--seconds 10] [--rounds 3] [--connections 16]
+    .venv/bin/python benchmarks/http_throughput.py [--seconds 5] [--rounds 7] [--connections 16]
 
 All three apps run under gunicorn with the same settings (2 gthread workers, 4 threads)
 on 127.0.0.1, started together; wrk loads one at a time (2 threads, 16 connections, a
 2 s warm-up, then ``--seconds``). Each round measures the three back to back on each
 endpoint, in an order that turns from round to round, so that the noise of a shared
-machine hits every app alike; the table reports the median round and the ratios, which
-are what docs/performance.md compares.
+machine hits every app alike. The tables report each app's median over the rounds, and
+the ratios (ours ÷ reference) of each round, with their median: a ratio compares apps
+measured seconds apart, so a slow spell of the machine that spans a round cancels out,
+and the median drops the rounds that one spanned only in part.
 """
 
 from __future__ import annotations
@@ -119,8 +121,8 @@ def run_wrk(url: str, seconds: int, connections: int) -> Result:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -174,16 +176,25 @@ def main() -> None:
                 f"| {endpoint} | {name} | {found.rps:.0f} | {found.p50_ms:.2f} | {found.p99_ms:.2f} "
                 f"| {ours.rps / found.rps:.2f} |"
             )
+    print("\nRatios per round (ours ÷ reference, req/s) and their median:\n")
     print(
-        "\n| endpoint | ours ÷ openbrokerapi (≥ 1.5) | ours ÷ raw WSGI (≥ 0.6) | p99 ms, ours / openbrokerapi |"
+        "| endpoint | ours ÷ openbrokerapi (≥ 1.5) | ours ÷ raw WSGI (≥ 0.6) | p99 ms, ours / openbrokerapi |"
     )
-    print("| --- | ---: | ---: | --- |")
+    print("| --- | --- | --- | --- |")
     for endpoint in ENDPOINTS:
-        ours, theirs, raw = (medians[(name, endpoint)] for name in APPS)
+        ours_runs, theirs_runs, raw_runs = (results[(name, endpoint)] for name in APPS)
+        versus_theirs = [o.rps / t.rps for o, t in zip(ours_runs, theirs_runs, strict=True)]
+        versus_raw = [o.rps / r.rps for o, r in zip(ours_runs, raw_runs, strict=True)]
+        ours, theirs = medians[("ours", endpoint)], medians[("openbrokerapi", endpoint)]
         print(
-            f"| {endpoint} | {ours.rps / theirs.rps:.2f} | {ours.rps / raw.rps:.2f} "
+            f"| {endpoint} | **{statistics.median(versus_theirs):.2f}** ({_listed(versus_theirs)}) "
+            f"| **{statistics.median(versus_raw):.2f}** ({_listed(versus_raw)}) "
             f"| {ours.p99_ms:.2f} / {theirs.p99_ms:.2f} ms |"
         )
+
+
+def _listed(ratios: list[float]) -> str:
+    return " ".join(f"{ratio:.2f}" for ratio in ratios)
 
 
 def _load() -> str:

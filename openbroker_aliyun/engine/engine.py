@@ -7,8 +7,7 @@ Build it with ``build_engine(broker, state_url=..., encryption_keys=[...])``, ca
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Sequence, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -160,22 +159,16 @@ class Engine:
 
     @staticmethod
     def _call(fn: Callable[[], T]) -> T:
-        with _store_errors():
+        """``fn()``, with state store failures as OSB errors that tell nothing secret."""
+        try:
             return fn()
-
-
-@contextmanager
-def _store_errors() -> Iterator[None]:
-    """State store failures as OSB errors that tell nothing secret."""
-    try:
-        yield
-    except DecryptionError as error:
-        log.error("stored data cannot be decrypted", extra=fields(**safe_error(error)))
-        # The message names the row, never a key.
-        raise InternalError(f"The broker cannot read its state: {error}") from None
-    except SQLAlchemyError as error:
-        log.error("state store error", extra=fields(**safe_error(error)))
-        raise ServiceUnavailable("The broker's state store is unavailable; retry later.") from None
+        except DecryptionError as error:
+            log.error("stored data cannot be decrypted", extra=fields(**safe_error(error)))
+            # The message names the row, never a key.
+            raise InternalError(f"The broker cannot read its state: {error}") from None
+        except SQLAlchemyError as error:
+            log.error("state store error", extra=fields(**safe_error(error)))
+            raise ServiceUnavailable("The broker's state store is unavailable; retry later.") from None
 
 
 def build_engine(
