@@ -30,7 +30,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 import werkzeug.urls  # noqa: F401 - registers the "werkzeug.url_quote" codec error handler
@@ -106,9 +106,11 @@ _REQUEST_IDENTITY = _environ_key(request_state.REQUEST_IDENTITY)
 _VCAP_REQUEST_ID = _environ_key(request_state.VCAP_REQUEST_ID)
 
 
-@dataclass(frozen=True)
-class Hooks:
-    """The app-wide request hooks of a Flask app, as they are at one moment."""
+class Hooks(NamedTuple):
+    """The app-wide request hooks of a Flask app, as they are at one moment.
+
+    A named tuple: the lane compares the app's hooks with these on every request.
+    """
 
     before: tuple[Hook, ...]
     after: tuple[Hook, ...]
@@ -199,10 +201,16 @@ class FastLane:
             serve = self._last_operation
         else:
             return None
-        if Hooks.of(self.app) != self._hooks or any(signal.receivers for signal in _SIGNALS):
+        if not self._hooks_unchanged():
             self._close("the app's request hooks or signal receivers changed")
             return None
         return serve
+
+    def _hooks_unchanged(self) -> bool:
+        for signal in _SIGNALS:
+            if signal.receivers:
+                return False
+        return Hooks.of(self.app) == self._hooks
 
     def _close(self, why: str) -> None:
         if self._open:

@@ -15,6 +15,8 @@ MAX_VERSION = (2, 17)
 SUPPORTED = f"{MIN_VERSION[0]}.{MIN_VERSION[1]}-{MAX_VERSION[0]}.{MAX_VERSION[1]}"
 
 _FORMAT = re.compile(r"(\d{1,4})\.(\d{1,4})")
+# What platforms send: the supported versions as written (checked first, it is cheaper).
+_USUAL = frozenset(f"{MAX_VERSION[0]}.{minor}" for minor in range(MIN_VERSION[1], MAX_VERSION[1] + 1))
 
 
 def check_version() -> None:
@@ -26,6 +28,8 @@ def check_version() -> None:
 def api_version(header: str | None) -> str:
     """The OSB API version the header's value names; ``PreconditionFailed`` when it is
     missing, malformed or unsupported."""
+    if header in _USUAL:
+        return header
     value = (header or "").strip()
     if not value:
         raise PreconditionFailed(f"The {HEADER} header is required; supported: {SUPPORTED}.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import uuid
 
 import pytest
 from api_support import (
@@ -225,3 +226,20 @@ def test_api_version_reaches_the_broker_step(sync_api: Running) -> None:
     assert sync_api.api.provision(iid, body, version="2.15").status_code == 201
     (op,) = sync_api.broker.steps("provision", iid)
     assert op.info.api_version == "2.15"
+
+
+def test_generated_request_ids_are_uuid4_hex() -> None:
+    from openbroker_aliyun.api.request_state import new_state
+
+    ids = {new_state(None, None).request_id for _ in range(2000)}
+    assert len(ids) == 2000
+    for found in ids:
+        parsed = uuid.UUID(found)
+        assert parsed.hex == found and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+@pytest.mark.parametrize("header", ["2.13", "2.17", " 2.17", "2.17 ", "02.17"])
+def test_version_header_spellings(header: str) -> None:
+    from openbroker_aliyun.api.version import api_version
+
+    assert api_version(header) == header.strip()
