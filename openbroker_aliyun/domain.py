@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 JSONDict = dict[str, Any]
 
@@ -280,9 +280,12 @@ class BindingResponse:
     binding: BindingView | None = None
 
 
-@dataclass(frozen=True)
-class LastOperation:
-    """last_operation body, plus the ``Retry-After`` seconds to send while in progress."""
+class LastOperation(NamedTuple):
+    """last_operation body, plus the ``Retry-After`` seconds to send while in progress.
+
+    A named tuple rather than a frozen dataclass: built on every poll, which a frozen
+    dataclass makes several times as costly.
+    """
 
     state: OperationState
     description: str | None = None

@@ -31,7 +31,7 @@ import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, Select
+from sqlalchemy import BindParameter, Engine, Select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
@@ -83,6 +83,12 @@ class KeptConnections:
             connection.close()
 
 
+def _plain(bind: BindParameter[Any], engine: Engine) -> bool:
+    """True for a parameter with no value of its own whose value the driver takes as is."""
+    processor = bind.type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
+    return bind.value is None and bind.callable is None and not bind.expanding and processor is None
+
+
 class DirectQuery:
     """A ``SELECT`` compiled once for ``engine``, run on a driver connection.
 
@@ -98,14 +104,21 @@ class DirectQuery:
         self._sql = compiled.string
         # Positional drivers (sqlite3's "?", PyMySQL's "%s") take a tuple in this order.
         self._positions: Sequence[str] | None = compiled.positiontup if compiled.positional else None
+        # When every parameter is one the caller names and the driver takes as it is (no
+        # type processing), the tuple is built straight from the caller's values.
+        self._plain = self._positions is not None and all(
+            _plain(compiled.binds[name], engine) for name in self._positions
+        )
         self._error: type[Exception] = engine.dialect.loaded_dbapi.Error
 
     def first(self, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row for ``params`` (by bind parameter name), or None."""
-        values = self._compiled.construct_params(dict(params))
-        arguments: Any = (
-            values if self._positions is None else tuple(values[name] for name in self._positions)
-        )
+        arguments: Any
+        if self._plain:
+            arguments = tuple(params[name] for name in self._positions)  # type: ignore[union-attr]
+        else:
+            values = self._compiled.construct_params(dict(params))
+            arguments = values if self._positions is None else tuple(values[name] for name in self._positions)
         if self._kept is not None:
             return self._first_on_kept(self._kept, arguments)
         connection = self._engine.raw_connection()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from openbroker_aliyun.domain import (
     BindingRecord,
@@ -121,10 +121,11 @@ class StoredOperation:
 
 
 # -- lean reads (see ``openbroker_aliyun.store.lookups``) -------------------------------
+# Named tuples rather than frozen dataclasses: last_operation builds them on every poll,
+# and a frozen dataclass costs several times as much to build.
 
 
-@dataclass(frozen=True)
-class OperationSummary:
+class OperationSummary(NamedTuple):
     """How an operation stands: what last_operation answers from. Nothing secret."""
 
     id: str
@@ -142,8 +143,7 @@ class OperationSummary:
         return self.state == OperationState.IN_PROGRESS
 
 
-@dataclass(frozen=True)
-class OperationLookup:
+class OperationLookup(NamedTuple):
     """A resource's operation as last_operation asks for it, read in one statement.
 
     ``binding_found`` is True when no binding was asked for. ``operation`` is the

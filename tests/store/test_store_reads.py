@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from store_rows import SECRET, add_instance_with_secrets, now
 
@@ -236,6 +236,16 @@ def test_a_failed_lookup_closes_its_kept_connection(tmp_path: object) -> None:
         assert kept._idle == []
     finally:
         engine.dispose()
+
+
+def test_direct_queries_with_values_of_their_own(store: Store) -> None:
+    iid = add_instance_with_secrets(store)
+    named = DirectQuery(store.reader, select(instances.c.id).where(instances.c.id == bindparam("wanted")))
+    fixed = DirectQuery(store.reader, select(instances.c.id).where(instances.c.id == iid))
+    # Positional drivers (sqlite3) get their tuple straight from the caller's values.
+    assert named._plain == (store.reader.dialect.name == "sqlite") and not fixed._plain
+    assert named.first({"wanted": iid}) == (iid,) == fixed.first({})
+    assert named.first({"wanted": "no-such-instance"}) is None
 
 
 def test_kept_connections_do_not_cross_a_fork(tmp_path: object) -> None:
