@@ -195,16 +195,18 @@ class FetchBindingRequest:
     info: RequestInfo = field(default_factory=RequestInfo)
 
 
-@dataclass(frozen=True)
-class LastOperationRequest:
-    """Instance last_operation when ``binding_id`` is None, binding last_operation otherwise."""
+class LastOperationRequest(NamedTuple):
+    """Instance last_operation when ``binding_id`` is None, binding last_operation otherwise.
+
+    A named tuple, as ``LastOperation`` is: built on every poll.
+    """
 
     instance_id: str
     binding_id: str | None = None
     service_id: str | None = None
     plan_id: str | None = None
     operation: str | None = None
-    info: RequestInfo = field(default_factory=RequestInfo)
+    info: RequestInfo = RequestInfo()
 
 
 # -------------------------------------------------------------------------- responses

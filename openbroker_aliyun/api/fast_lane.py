@@ -41,7 +41,6 @@ from werkzeug.http import http_date, quote_etag
 from openbroker_aliyun import metrics
 from openbroker_aliyun.api import access_log, identity, request_state, responses, routes, schemas, version
 from openbroker_aliyun.api.auth import CredentialChecker, check_authorization
-from openbroker_aliyun.api.errors import json_bytes
 from openbroker_aliyun.api.extension import ApiState
 from openbroker_aliyun.api.request_state import RequestState
 from openbroker_aliyun.errors import BrokerError
@@ -92,6 +91,7 @@ _FLASK_METHODS = (
     "do_teardown_request",
 )
 _JSON = ("Content-Type", "application/json")
+_NO_HOOKS: list[Hook] = []  # what an app without hooks of a kind has (never changed)
 
 
 def _environ_key(header: str) -> str:
@@ -153,7 +153,7 @@ class FastLane:
         self._api = api
         self._check = check
         self._run_first = tuple(run_first)
-        self._hooks = Hooks.of(app)
+        self._hook_lists = tuple(list(hooks) for hooks in Hooks.of(app))
         self._open = True
         etag = quote_etag(api.catalog_etag)
         self._catalog_headers = [
@@ -210,7 +210,15 @@ class FastLane:
         for signal in _SIGNALS:
             if signal.receivers:
                 return False
-        return Hooks.of(self.app) == self._hooks
+        app = self.app
+        before, after, teardown, url_values = self._hook_lists
+        # List against list: no copy of the app's hooks on every request.
+        return (
+            app.before_request_funcs.get(None, _NO_HOOKS) == before
+            and app.after_request_funcs.get(None, _NO_HOOKS) == after
+            and app.teardown_request_funcs.get(None, _NO_HOOKS) == teardown
+            and app.url_value_preprocessors.get(None, _NO_HOOKS) == url_values
+        )
 
     def _close(self, why: str) -> None:
         if self._open:
@@ -278,7 +286,7 @@ class FastLane:
         )
         state.operation = asked.operation
         found = self._api.engine.last_operation(asked)
-        body = json_bytes(responses.last_operation_body(found))
+        body = responses.last_operation_json(found)
         # In the order Flask's Response puts them: the handler's headers first.
         headers = list(responses.retry_after_header(found).items())
         headers += [_JSON, ("Content-Length", str(len(body)))]

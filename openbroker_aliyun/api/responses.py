@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import UTC, datetime
 from typing import Any
 
+from openbroker_aliyun.api.errors import json_bytes
 from openbroker_aliyun.domain import (
     BindingResponse,
     BindingView,
@@ -104,6 +106,13 @@ def last_operation_body(operation: LastOperation) -> dict[str, Any]:
     if operation.update_repeatable is not None:
         body["update_repeatable"] = operation.update_repeatable
     return body
+
+
+@functools.lru_cache(maxsize=1024)
+def last_operation_json(operation: LastOperation) -> bytes:
+    """The bytes of ``last_operation_body``, encoded once per distinct answer: polls
+    repeat the same few answers (a description per step of an operation) many times."""
+    return json_bytes(last_operation_body(operation))
 
 
 def retry_after_header(operation: LastOperation) -> dict[str, str]:
