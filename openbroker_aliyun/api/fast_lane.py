@@ -107,10 +107,7 @@ _VCAP_REQUEST_ID = _environ_key(request_state.VCAP_REQUEST_ID)
 
 
 class Hooks(NamedTuple):
-    """The app-wide request hooks of a Flask app, as they are at one moment.
-
-    A named tuple: the lane compares the app's hooks with these on every request.
-    """
+    """The app-wide request hooks of a Flask app, as they are at one moment."""
 
     before: tuple[Hook, ...]
     after: tuple[Hook, ...]
