@@ -87,9 +87,5 @@ def current() -> RequestState:
 
 def is_osb_request() -> bool:
     """Whether the request is for the OSB API (auth and the version header apply)."""
-    return is_osb_path(request.path)
-
-
-def is_osb_path(path: str) -> bool:
-    """Whether ``path`` is in the OSB API."""
+    path = request.path
     return path == OSB_PREFIX or path.startswith(OSB_PREFIX + "/")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import weakref
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import registry
@@ -43,6 +43,8 @@ _DEFAULT_DRIVERS = {
 # Deadlock, lock wait timeout (MySQL); serialization failure, deadlock (PostgreSQL).
 _MYSQL_RETRYABLE = {1205, 1213}
 _PG_RETRYABLE = {"40001", "40P01"}
+
+T = TypeVar("T")
 
 
 class ImmediateSQLiteDialect(SQLiteDialect_pysqlite):
@@ -162,17 +164,25 @@ def _in_memory(url: URL) -> bool:
     return url.database in (None, "", ":memory:")
 
 
-def _forget_inherited_connections(engine: Engine) -> None:
-    if isinstance(engine.pool, StaticPool):
-        return
-    reference = weakref.ref(engine)
+def on_fork_in_child(owner: T, forget: Callable[[T], None]) -> None:
+    """Call ``forget(owner)`` in a forked child, as long as ``owner`` lives.
 
-    def forget_inherited_connections() -> None:
+    A database connection must not cross a fork: the child drops what it inherited (without
+    closing it, which would disturb the parent's use of it) and opens its own.
+    """
+    reference = weakref.ref(owner)
+
+    def after_fork() -> None:
         inherited = reference()
         if inherited is not None:
-            inherited.dispose(close=False)
+            forget(inherited)
 
-    os.register_at_fork(after_in_child=forget_inherited_connections)
+    os.register_at_fork(after_in_child=after_fork)
+
+
+def _forget_inherited_connections(engine: Engine) -> None:
+    if not isinstance(engine.pool, StaticPool):
+        on_fork_in_child(engine, lambda inherited: inherited.dispose(close=False))
 
 
 def _sqlite_engine(url: URL, options: dict[str, Any]) -> Engine:

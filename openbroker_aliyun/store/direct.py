@@ -26,14 +26,14 @@ MySQL end the driver's implicit transaction right after it).
 
 from __future__ import annotations
 
-import os
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import BindParameter, Engine, Select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
+
+from openbroker_aliyun.store.database import on_fork_in_child
 
 
 class KeptConnections:
@@ -49,15 +49,7 @@ class KeptConnections:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._idle: list[Any] = []
-        reference = weakref.ref(self)
-
-        def forget_inherited() -> None:
-            # A SQLite connection must not cross a fork: the child opens its own.
-            kept = reference()
-            if kept is not None:
-                kept._idle = []
-
-        os.register_at_fork(after_in_child=forget_inherited)
+        on_fork_in_child(self, KeptConnections._forget_inherited)
 
     @staticmethod
     def suit(engine: Engine) -> bool:
@@ -72,6 +64,9 @@ class KeptConnections:
             pooled = self._engine.raw_connection()
             pooled.detach()
             return pooled.dbapi_connection
+
+    def _forget_inherited(self) -> None:
+        self._idle = []
 
     def give_back(self, connection: Any) -> None:
         self._idle.append(connection)
