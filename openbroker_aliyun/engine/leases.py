@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from openbroker_aliyun.engine.logfields import fields, log, safe_error
 from openbroker_aliyun.store import Store
+from openbroker_aliyun.store.database import on_fork_in_child
 
 
 def utcnow() -> datetime:
@@ -29,24 +30,20 @@ class LeaseKeeper:
     def __init__(self, store: Store, lease_seconds: float) -> None:
         self._store = store
         self.lease_seconds = lease_seconds
-        self._held: set[str] = set()
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._owner = ""
-        self._owner_pid = -1
+        self._start_afresh()
+        # A forked child (a gunicorn worker) is another lease owner. The reset runs in the
+        # child before it has a second thread: a check of the pid on each use instead let
+        # two threads of a new worker make two different owner names, and a synchronous
+        # step recorded under one could not be applied under the other.
+        on_fork_in_child(self, LeaseKeeper._start_afresh)
 
-    @property
-    def owner(self) -> str:
-        """This process's lease owner name (a new one after a fork)."""
-        pid = os.getpid()
-        if pid != self._owner_pid:
-            self._owner = f"{socket.gethostname()[:64]}:{pid}:{uuid.uuid4().hex[:12]}"
-            self._owner_pid = pid
-            self._thread = None  # threads do not survive a fork
-            with self._lock:
-                self._held.clear()
-        return self._owner
+    def _start_afresh(self) -> None:
+        #: This process's lease owner name (a new one after a fork).
+        self.owner = f"{socket.gethostname()[:64]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        self._held: set[str] = set()
+        self._lock = threading.Lock()  # a lock inherited from the parent may be held
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None  # threads do not survive a fork
 
     def until(self, now: datetime) -> datetime:
         """When a lease taken now runs out."""
