@@ -21,6 +21,7 @@ from openbroker_aliyun.api import install_api
 from openbroker_aliyun.broker import ServiceBroker
 from openbroker_aliyun.config import BrokerSettings, load_settings
 from openbroker_aliyun.engine.protocol import BrokerEngine
+from openbroker_aliyun.store.database import on_fork_in_child
 
 if TYPE_CHECKING:
     from openbroker_aliyun.engine import DriverSettings
@@ -44,42 +45,48 @@ class DriverRunner:
     def __init__(self, engine: RunnableEngine, stop_timeout: float) -> None:
         self._engine = engine
         self._stop_timeout = stop_timeout
-        self._lock = threading.Lock()
-        self._pid: int | None = None
-        # The process that stopped the driver: requests still draining there must not
-        # start it again (see ``start_lazily``).
-        self._stopped_pid: int | None = None
+        self._start_afresh()
+        # A forked child (a gunicorn worker) has none of its parent's threads: it starts a
+        # driver of its own. The reset runs in the child at the fork, so the hook that
+        # runs on every request reads two flags instead of asking the system for its pid.
+        on_fork_in_child(self, DriverRunner._start_afresh)
+
+    def _start_afresh(self) -> None:
+        self._lock = threading.Lock()  # a lock inherited from the parent may be held
+        self._running = False
+        # Stopped in this process: requests still draining must not start it again (see
+        # ``start_lazily``).
+        self._stopped = False
 
     @property
     def running(self) -> bool:
-        return self._pid == os.getpid()
+        return self._running
 
     def start(self) -> None:
         """Start the driver in this process, if not yet started here (cheap when it is)."""
-        if self._pid == os.getpid():
+        if self._running:
             return
         with self._lock:
-            if self._pid == os.getpid():
+            if self._running:
                 return
-            # A pid from another process means we were forked: that driver thread is not here.
             self._engine.start()
-            self._pid = os.getpid()
-            self._stopped_pid = None
+            self._running = True
+            self._stopped = False
             atexit.register(self.stop)
-        log.info("engine driver started", extra={"pid": self._pid})
+        log.info("engine driver started", extra={"pid": os.getpid()})
 
     def start_lazily(self) -> None:
         """``start``, unless the driver was stopped in this process (it is shutting down)."""
-        if self._pid != os.getpid() and self._stopped_pid != os.getpid():
+        if not self._running and not self._stopped:
             self.start()
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop the driver started in this process (finishing the step in flight)."""
         with self._lock:
-            if self._pid != os.getpid():
+            if not self._running:
                 return
-            self._pid = None
-            self._stopped_pid = os.getpid()
+            self._running = False
+            self._stopped = True
             atexit.unregister(self.stop)
         self._engine.stop(self._stop_timeout if timeout is None else timeout)
         log.info("engine driver stopped")

@@ -12,6 +12,7 @@ driver is inside the step of an async provision (waiting too), the master gets S
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -144,5 +145,28 @@ def test_requests_still_draining_do_not_restart_a_stopped_driver(tmp_path: Path)
             assert not driver.running
             start_driver(app)  # an explicit start still works
             assert driver.running
+    finally:
+        stop_driver(app, timeout=5)
+
+
+def test_a_forked_worker_starts_a_driver_of_its_own(tmp_path: Path) -> None:
+    """gunicorn with --preload forks workers from a process whose driver may be running."""
+    app = create_app(
+        GatedBroker(tmp_path / "gate"), throwaway_settings(tmp_path), driver_settings=fast_driver_settings()
+    )
+    driver = runtime(app).driver
+    assert driver is not None
+    start_driver(app)
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: none of the parent's threads, so not running until a request
+            ok = not driver.running
+            driver.start_lazily()
+            ok = ok and driver.running and any(t.name == "openbroker-driver" for t in threading.enumerate())
+            driver.stop(timeout=5)
+            os._exit(0 if ok and not driver.running else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert driver.running  # the parent's driver went on
     finally:
         stop_driver(app, timeout=5)
