@@ -18,7 +18,6 @@ OSB_PREFIX = "/v2"
 class RequestState:
     """Per-request facts: filled by the middleware, read by handlers, the log and errors."""
 
-    request_id: str
     request_identity: str | None = None
     vcap_request_id: str | None = None
     api_version: str | None = None
@@ -28,6 +27,16 @@ class RequestState:
     operation: str | None = None
     body: dict[str, Any] | None = None
     started: float = field(default_factory=time.perf_counter)
+    _request_id: str | None = field(default=None, repr=False)
+
+    @property
+    def request_id(self) -> str:
+        """The platform's request identity, or else an id of our own, so that a 500 can
+        still point at the log line. Made when first asked for: most requests log no
+        line at the usual level and answer no 500."""
+        if self._request_id is None:
+            self._request_id = self.request_identity or _new_request_id()
+        return self._request_id
 
     def info(self, accepts_incomplete: bool = False) -> RequestInfo:
         """The ``RequestInfo`` handed to the engine."""
@@ -45,13 +54,7 @@ VCAP_REQUEST_ID = "X-VCAP-Request-ID"
 
 def new_state(request_identity: str | None, vcap_request_id: str | None) -> RequestState:
     """The state of a request that starts now, from its correlation headers' values."""
-    identity = request_identity or None
-    return RequestState(
-        # Our own id when the platform sends none, so a 500 can still point at the log line.
-        request_id=identity or _new_request_id(),
-        request_identity=identity,
-        vcap_request_id=vcap_request_id or None,
-    )
+    return RequestState(request_identity=request_identity or None, vcap_request_id=vcap_request_id or None)
 
 
 def _new_request_id() -> str:
