@@ -238,6 +238,14 @@ def test_generated_request_ids_are_uuid4_hex() -> None:
         assert parsed.hex == found and parsed.version == 4 and parsed.variant == uuid.RFC_4122
 
 
+def test_a_request_id_is_made_once_and_is_the_platforms_when_it_sends_one() -> None:
+    from openbroker_aliyun.api.request_state import new_state
+
+    state = new_state(None, None)
+    assert state.request_id == state.request_id  # made at the first read, then kept
+    assert new_state("rid-7", None).request_id == "rid-7"
+
+
 @pytest.mark.parametrize("header", ["2.13", "2.17", " 2.17", "2.17 ", "02.17"])
 def test_version_header_spellings(header: str) -> None:
     from openbroker_aliyun.api.version import api_version
