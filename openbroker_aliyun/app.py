@@ -21,7 +21,7 @@ from openbroker_aliyun.api import install_api
 from openbroker_aliyun.broker import ServiceBroker
 from openbroker_aliyun.config import BrokerSettings, load_settings
 from openbroker_aliyun.engine.protocol import BrokerEngine
-from openbroker_aliyun.store.database import on_fork_in_child
+from openbroker_aliyun.forking import on_fork_in_child
 
 if TYPE_CHECKING:
     from openbroker_aliyun.engine import DriverSettings

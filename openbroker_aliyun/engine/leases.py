@@ -15,8 +15,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from openbroker_aliyun.engine.logfields import fields, log, safe_error
+from openbroker_aliyun.forking import on_fork_in_child
 from openbroker_aliyun.store import Store
-from openbroker_aliyun.store.database import on_fork_in_child
 
 
 def utcnow() -> datetime:

@@ -19,9 +19,7 @@ standard library's sqlite3, the drivers this package installs.
 
 from __future__ import annotations
 
-import os
-import weakref
-from typing import Any, Callable, TypeVar
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import registry
@@ -30,6 +28,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError
 from sqlalchemy.pool import StaticPool
 
+from openbroker_aliyun.forking import on_fork_in_child
 from openbroker_aliyun.store.errors import StoreConfigError
 
 #: Seconds a SQLite transaction waits for the write lock before failing.
@@ -43,8 +42,6 @@ _DEFAULT_DRIVERS = {
 # Deadlock, lock wait timeout (MySQL); serialization failure, deadlock (PostgreSQL).
 _MYSQL_RETRYABLE = {1205, 1213}
 _PG_RETRYABLE = {"40001", "40P01"}
-
-T = TypeVar("T")
 
 
 class ImmediateSQLiteDialect(SQLiteDialect_pysqlite):
@@ -164,23 +161,9 @@ def _in_memory(url: URL) -> bool:
     return url.database in (None, "", ":memory:")
 
 
-def on_fork_in_child(owner: T, forget: Callable[[T], None]) -> None:
-    """Call ``forget(owner)`` in a forked child, as long as ``owner`` lives.
-
-    A database connection must not cross a fork: the child drops what it inherited (without
-    closing it, which would disturb the parent's use of it) and opens its own.
-    """
-    reference = weakref.ref(owner)
-
-    def after_fork() -> None:
-        inherited = reference()
-        if inherited is not None:
-            forget(inherited)
-
-    os.register_at_fork(after_in_child=after_fork)
-
-
 def _forget_inherited_connections(engine: Engine) -> None:
+    # A forked child drops the connections it inherited (without closing them, which would
+    # disturb the parent's use of them) and opens its own.
     if not isinstance(engine.pool, StaticPool):
         on_fork_in_child(engine, lambda inherited: inherited.dispose(close=False))
 

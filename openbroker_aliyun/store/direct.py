@@ -33,7 +33,7 @@ from sqlalchemy import BindParameter, Engine, Select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
-from openbroker_aliyun.store.database import on_fork_in_child
+from openbroker_aliyun.forking import on_fork_in_child
 
 
 class KeptConnections:
