@@ -19,6 +19,8 @@ standard library's sqlite3, the drivers this package installs.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -187,12 +189,34 @@ def _sqlite_engine(url: URL, options: dict[str, Any]) -> Engine:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT * 1000)}")
             if not in_memory:
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _use_wal(cursor)
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()
 
     return engine
+
+
+def _use_wal(cursor: sqlite3.Cursor) -> None:
+    """Put the database file in WAL mode (a setting of the file, kept once made).
+
+    Switching a new file takes an exclusive lock for which SQLite does not wait on the busy
+    timeout: when several processes (or threads) open a new file at once, all but one get
+    "database is locked" at once. So the switch is tried again, until the file is in WAL
+    mode (whoever switched it) or the busy timeout has passed.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            busy = getattr(error, "sqlite_errorcode", None)
+            if busy is None or busy & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+        time.sleep(0.01)
 
 
 def is_retryable(error: BaseException) -> bool:

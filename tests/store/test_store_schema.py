@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
@@ -31,24 +32,29 @@ def test_open_creates_the_schema_at_head_and_again_is_a_no_op(store_url: str) ->
         again.close()
 
 
-def test_concurrent_start_ups_migrate_once_without_errors(store_url: str) -> None:
-    key = generate_key()
-    barrier = threading.Barrier(4)
+def _open_at_once(url: str, key: str, count: int = 4) -> tuple[list[Store], list[BaseException]]:
+    """``count`` threads open a store on ``url`` at the same moment."""
+    barrier = threading.Barrier(count)
     errors: list[BaseException] = []
     stores: list[Store] = []
 
     def start() -> None:
         barrier.wait(10)
         try:
-            stores.append(Store.open(store_url, encryption_keys=[key]))
+            stores.append(Store.open(url, encryption_keys=[key]))
         except BaseException as error:  # collected for the assertion
             errors.append(error)
 
-    threads = [threading.Thread(target=start) for _ in range(4)]
+    threads = [threading.Thread(target=start) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
+    return stores, errors
+
+
+def test_concurrent_start_ups_migrate_once_without_errors(store_url: str) -> None:
+    stores, errors = _open_at_once(store_url, generate_key())
     try:
         assert errors == []
         assert len(stores) == 4
@@ -56,6 +62,21 @@ def test_concurrent_start_ups_migrate_once_without_errors(store_url: str) -> Non
     finally:
         for store in stores:
             store.close()
+
+
+def test_new_sqlite_files_opened_at_once_all_end_in_wal_mode(tmp_path: Path) -> None:
+    """The switch to WAL does not wait on the busy timeout: openers of a new file retry it
+    (before they did, one round in three failed with "database is locked")."""
+    key = generate_key()
+    for round_number in range(10):
+        stores, errors = _open_at_once(f"sqlite:///{tmp_path}/new-{round_number}.db", key)
+        try:
+            assert errors == []
+            with stores[0].engine.connect() as connection:
+                assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        finally:
+            for store in stores:
+                store.close()
 
 
 def test_default_drivers_and_unsupported_databases() -> None:
