@@ -149,6 +149,9 @@ def worker_split(served: Served) -> list[int]:
     return sorted(counts.values(), reverse=True)
 
 
+MAX_TRIES = 5  # measurements of one app and endpoint in a round, at most
+
+
 def measure(served: Served, path: str, seconds: int, connections: int) -> tuple[Result, list[int], int]:
     """A measurement with both workers busy (up to 5 tries), the split, the tries.
 
@@ -164,9 +167,6 @@ def measure(served: Served, path: str, seconds: int, connections: int) -> tuple[
         result, split = run_wrk(served.url + path, seconds, connections, served)
         if (len(split) >= 2 and split[-1] >= connections // 4) or tries == MAX_TRIES:
             return result, split, tries
-
-
-MAX_TRIES = 5
 
 
 def main() -> None:

@@ -208,9 +208,7 @@ def _use_wal(cursor: sqlite3.Cursor) -> None:
     deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT
     while True:
         try:
-            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
-                return
-            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA journal_mode = WAL")  # a no-op once the file is in WAL mode
             return
         except sqlite3.OperationalError as error:
             busy = getattr(error, "sqlite_errorcode", None)
