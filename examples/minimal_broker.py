@@ -53,7 +53,7 @@ if __name__ == "__main__":
         port=int(os.environ.get("PORT", "8080")),
         workers=1,  # the namespaces live in this process's memory
         encryption_keys=[generate_key()],
-        state_url=f"sqlite:///{tempfile.mkdtemp()}/state.db",
+        state_url=os.environ.get("BROKER_STATE_URL", f"sqlite:///{tempfile.mkdtemp()}/state.db"),
     )
     print(f"http://127.0.0.1:{settings.port} admin:{settings.credentials[0].password}", flush=True)
     serve(lambda: create_app(KeyValueBroker(), settings), settings)

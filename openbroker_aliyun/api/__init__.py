@@ -19,6 +19,7 @@ from openbroker_aliyun.api import (
     metrics_endpoint,
     routes,
     version,
+    wire_text,
 )
 from openbroker_aliyun.api.extension import KEY, ApiState
 from openbroker_aliyun.config import BrokerSettings
@@ -37,11 +38,12 @@ def install_api(app: Flask, engine: BrokerEngine, settings: BrokerSettings) -> N
     state = app.extensions[KEY] = ApiState.for_engine(engine)
     # Hooks run in the order installed: the request state first, then the request
     # metrics, then authentication (a 401 before anything else), then the version
-    # header, identities and body.
+    # header, the path and query encoding, identities and body.
     access_log.install(app)
     metrics_endpoint.install_hooks(app)
     auth.install(app, settings.credentials)
     version.install(app)
+    wire_text.install(app)
     identity.install(app)
     body.install(app, settings.max_body_bytes)
     errors.install(app)

@@ -31,15 +31,22 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
-from urllib.parse import parse_qsl
 
-import werkzeug.urls  # noqa: F401 - registers the "werkzeug.url_quote" codec error handler
 from flask import Flask, signals
 from werkzeug.datastructures import MultiDict
 from werkzeug.http import http_date, quote_etag
 
 from openbroker_aliyun import metrics
-from openbroker_aliyun.api import access_log, identity, request_state, responses, routes, schemas, version
+from openbroker_aliyun.api import (
+    access_log,
+    identity,
+    request_state,
+    responses,
+    routes,
+    schemas,
+    version,
+    wire_text,
+)
 from openbroker_aliyun.api.auth import CredentialChecker, check_authorization
 from openbroker_aliyun.api.extension import ApiState
 from openbroker_aliyun.api.request_state import RequestState
@@ -235,6 +242,7 @@ class FastLane:
             state.started = started
             state.api_version = version.api_version(get(_VERSION))
             state.originating_identity = identity.originating_identity(get(_ORIGINATING_IDENTITY))
+            wire_text.check_encoding(environ)  # not UTF-8: Flask's hook refuses it
             # As werkzeug decodes the path for its router and ``request.path``.
             path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
             answer = serve(environ, path, state)
@@ -299,12 +307,11 @@ class FastLane:
 
 
 def _query(environ: Environ) -> MultiDict[str, str]:
-    """The query arguments, parsed as werkzeug parses ``request.args``."""
+    """The query arguments, as ``request.args`` has them once wire_text's hook let them pass."""
     raw = environ.get("QUERY_STRING", "")
     if not raw:
         return MultiDict()
-    text = raw.encode("latin-1").decode()
-    return MultiDict(parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote"))
+    return MultiDict(wire_text.decode_query(raw))
 
 
 def install(app: Flask, api: ApiState, check: CredentialChecker, before: Hooks) -> bool:

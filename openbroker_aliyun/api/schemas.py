@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from openbroker_aliyun.api.wire_text import MAX_OPERATION_LENGTH, check_id, text_validator
 from openbroker_aliyun.domain import (
     BindRequest,
     Context,
@@ -26,17 +27,57 @@ from openbroker_aliyun.domain import (
 )
 from openbroker_aliyun.errors import BadRequest
 
+_NOT_EMPTY = validate.Length(min=1, error="Must not be empty.")
+
 
 def _required_id() -> fields.String:
-    return fields.String(required=True, validate=validate.Length(min=1))
+    return fields.String(required=True, validate=[_NOT_EMPTY, text_validator()])
 
 
-def _optional_str() -> fields.String:
-    return fields.String(load_default=None, allow_none=True)
+def _optional_id() -> fields.String:
+    """An optional id or GUID: absent or null is fine, an empty string is not."""
+    return fields.String(load_default=None, allow_none=True, validate=[_NOT_EMPTY, text_validator()])
+
+
+def _optional_str(max_length: int = 255) -> fields.String:
+    return fields.String(load_default=None, allow_none=True, validate=text_validator(max_length))
 
 
 def _optional_object() -> fields.Dict:
     return fields.Dict(keys=fields.String(), load_default=None, allow_none=True)
+
+
+def tenancy_problem(
+    organization_guid: str | None, space_guid: str | None, context: Mapping[str, Any] | None
+) -> str | None:
+    """Why a provision carries no tenancy, or None when it does.
+
+    The tenancy is the top-level ``organization_guid`` and ``space_guid`` (the spec's
+    required fields), or else the platform's in ``context``: Cloud Foundry's
+    ``organization_guid`` and ``space_guid``, or Kubernetes' ``namespace`` and
+    ``clusterid`` (also spelt ``clusterId``). Empty strings never count.
+    """
+    if organization_guid and space_guid:
+        return None
+    raw = context or {}
+    for keys in (("organization_guid", "space_guid"), ("namespace", "clusterid", "clusterId")):
+        present = [key for key in keys if key in raw]
+        empty = [key for key in present if not (isinstance(raw[key], str) and raw[key])]
+        if empty:
+            return f"context.{empty[0]} must be a non-empty string."
+    ctx = Context(raw)
+    if (ctx.organization_guid and ctx.space_guid) or (ctx.namespace and ctx.cluster_id):
+        return None
+    missing = [
+        name
+        for name, value in (("organization_guid", organization_guid), ("space_guid", space_guid))
+        if not value
+    ]
+    return (
+        f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} required, "
+        "unless context carries the tenancy (Cloud Foundry: organization_guid and space_guid; "
+        "Kubernetes: namespace and clusterid)."
+    )
 
 
 class _Lenient(Schema):
@@ -45,24 +86,31 @@ class _Lenient(Schema):
 
 
 class MaintenanceInfoSchema(_Lenient):
-    version = fields.String(required=True)
+    version = fields.String(required=True, validate=text_validator())
 
 
 class ProvisionBody(_Lenient):
     service_id = _required_id()
     plan_id = _required_id()
     context = _optional_object()
-    # Deprecated but still "required" by the spec; optional here because not every
-    # platform sends them (Korifi sends neither context nor these).
-    organization_guid = _optional_str()
-    space_guid = _optional_str()
+    # Deprecated but still "required" by the spec. Optional field by field, because a
+    # platform may carry the tenancy in ``context`` alone; ``_tenancy`` then requires
+    # one of the two (docs/concepts.md, "Tenancy").
+    organization_guid = _optional_id()
+    space_guid = _optional_id()
     parameters = _optional_object()
     maintenance_info = fields.Nested(MaintenanceInfoSchema, load_default=None, allow_none=True)
+
+    @validates_schema(skip_on_field_errors=True)
+    def _tenancy(self, data: dict[str, Any], **_: Any) -> None:
+        problem = tenancy_problem(data.get("organization_guid"), data.get("space_guid"), data.get("context"))
+        if problem is not None:
+            raise ValidationError(problem)
 
 
 class UpdateBody(_Lenient):
     service_id = _required_id()
-    plan_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1))
+    plan_id = _optional_id()
     context = _optional_object()
     parameters = _optional_object()
     previous_values = _optional_object()
@@ -73,12 +121,10 @@ class BindBody(_Lenient):
     service_id = _required_id()
     plan_id = _required_id()
     context = _optional_object()
-    app_guid = _optional_str()
+    app_guid = _optional_id()
     bind_resource = _optional_object()
     parameters = _optional_object()
-    predecessor_binding_id = fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(min=1)
-    )
+    predecessor_binding_id = _optional_id()
 
 
 def _flag() -> fields.Boolean:
@@ -106,7 +152,7 @@ class FetchQuery(_Lenient):
 
 
 class LastOperationQuery(FetchQuery):
-    operation = _optional_str()
+    operation = _optional_str(MAX_OPERATION_LENGTH)
 
 
 def _describe(messages: Any, prefix: str = "") -> list[str]:
@@ -161,7 +207,7 @@ def provision_request(
 ) -> ProvisionRequest:
     data = load(ProvisionBody, body, "request body")
     return ProvisionRequest(
-        instance_id=instance_id,
+        instance_id=check_id(instance_id, "instance_id"),
         service_id=data["service_id"],
         plan_id=data["plan_id"],
         organization_guid=data["organization_guid"],
@@ -176,7 +222,7 @@ def provision_request(
 def update_request(instance_id: str, body: Mapping[str, Any] | None, info: RequestInfo) -> UpdateRequest:
     data = load(UpdateBody, body, "request body")
     return UpdateRequest(
-        instance_id=instance_id,
+        instance_id=check_id(instance_id, "instance_id"),
         service_id=data["service_id"],
         plan_id=data["plan_id"],
         context=Context(data["context"]) if data["context"] is not None else None,
@@ -190,7 +236,10 @@ def update_request(instance_id: str, body: Mapping[str, Any] | None, info: Reque
 def deprovision_request(instance_id: str, query: Mapping[str, Any], info: RequestInfo) -> DeprovisionRequest:
     data = load(DeleteQuery, query, "query")
     return DeprovisionRequest(
-        instance_id=instance_id, service_id=data["service_id"], plan_id=data["plan_id"], info=info
+        instance_id=check_id(instance_id, "instance_id"),
+        service_id=data["service_id"],
+        plan_id=data["plan_id"],
+        info=info,
     )
 
 
@@ -199,7 +248,10 @@ def fetch_instance_request(
 ) -> FetchInstanceRequest:
     data = load(FetchQuery, query, "query")
     return FetchInstanceRequest(
-        instance_id=instance_id, service_id=data["service_id"], plan_id=data["plan_id"], info=info
+        instance_id=check_id(instance_id, "instance_id"),
+        service_id=data["service_id"],
+        plan_id=data["plan_id"],
+        info=info,
     )
 
 
@@ -208,8 +260,8 @@ def last_operation_request(
 ) -> LastOperationRequest:
     data = load(LastOperationQuery, query, "query")
     return LastOperationRequest(
-        instance_id=instance_id,
-        binding_id=binding_id,
+        instance_id=check_id(instance_id, "instance_id"),
+        binding_id=check_id(binding_id, "binding_id") if binding_id is not None else None,
         service_id=data["service_id"],
         plan_id=data["plan_id"],
         operation=data["operation"],
@@ -222,8 +274,8 @@ def bind_request(
 ) -> BindRequest:
     data = load(BindBody, body, "request body")
     return BindRequest(
-        instance_id=instance_id,
-        binding_id=binding_id,
+        instance_id=check_id(instance_id, "instance_id"),
+        binding_id=check_id(binding_id, "binding_id"),
         service_id=data["service_id"],
         plan_id=data["plan_id"],
         context=Context(data["context"] or {}),
@@ -240,8 +292,8 @@ def unbind_request(
 ) -> UnbindRequest:
     data = load(DeleteQuery, query, "query")
     return UnbindRequest(
-        instance_id=instance_id,
-        binding_id=binding_id,
+        instance_id=check_id(instance_id, "instance_id"),
+        binding_id=check_id(binding_id, "binding_id"),
         service_id=data["service_id"],
         plan_id=data["plan_id"],
         info=info,
@@ -253,8 +305,8 @@ def fetch_binding_request(
 ) -> FetchBindingRequest:
     data = load(FetchQuery, query, "query")
     return FetchBindingRequest(
-        instance_id=instance_id,
-        binding_id=binding_id,
+        instance_id=check_id(instance_id, "instance_id"),
+        binding_id=check_id(binding_id, "binding_id"),
         service_id=data["service_id"],
         plan_id=data["plan_id"],
         info=info,

@@ -74,10 +74,10 @@ def test_kubernetes_context_in_both_spellings_reaches_the_broker(sync_api: Runni
     assert second.instance.context.namespace == "dev"
 
 
-def test_provision_without_context_or_org_space(sync_api: Running) -> None:
-    """Korifi sends neither: never reject a request for a missing context."""
+def test_provision_without_context_but_with_org_space(sync_api: Running) -> None:
+    """Korifi sends no context, only the top-level tenancy: never reject it for that."""
     iid = uid("bare")
-    body = {"service_id": SERVICE_ID, "plan_id": SMALL_PLAN}
+    body = {"service_id": SERVICE_ID, "plan_id": SMALL_PLAN, "organization_guid": "o", "space_guid": "s"}
     assert sync_api.api.provision(iid, body).status_code == 201
 
 
