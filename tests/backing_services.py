@@ -10,6 +10,8 @@ import os
 import shutil
 import socket
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -57,3 +59,35 @@ def require_redis_server() -> str:
 def unique_name(prefix: str) -> str:
     """A short unique lower-case identifier, valid as a database or user name."""
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+@contextmanager
+def fresh_postgres_database(admin_url: str = PG_ADMIN_URL) -> Iterator[str]:
+    """A new PostgreSQL database, dropped afterwards; yields a SQLAlchemy URL to it."""
+    import psycopg
+
+    name = unique_name("t")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/{name}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def fresh_mysql_database() -> Iterator[str]:
+    """A new MariaDB database, dropped afterwards; yields a SQLAlchemy URL to it."""
+    import pymysql
+
+    name = unique_name("t")
+    conn = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user="root", password="", autocommit=True)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{name}`")
+        yield f"mysql+pymysql://root@{MYSQL_HOST}:{MYSQL_PORT}/{name}"
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        conn.close()

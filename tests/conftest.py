@@ -19,9 +19,10 @@ from backing_services import (
     REDIS_ADMIN_URL,
     REDIS_HOST,
     REDIS_PORT,
+    fresh_mysql_database,
+    fresh_postgres_database,
     require_redis_server,
     require_service,
-    unique_name,
 )
 
 
@@ -59,30 +60,12 @@ def redis_server() -> str:
 @pytest.fixture
 def postgres_database(postgres_admin_url: str) -> Iterator[str]:
     """A fresh PostgreSQL database for one test; yields a SQLAlchemy URL to it."""
-    import psycopg
-
-    name = unique_name("t")
-    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/{name}"
-    finally:
-        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database(postgres_admin_url) as url:
+        yield url
 
 
 @pytest.fixture
 def mysql_database(mysql_admin_url: str) -> Iterator[str]:
     """A fresh MariaDB database for one test; yields a SQLAlchemy URL to it."""
-    import pymysql
-
-    name = unique_name("t")
-    conn = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user="root", password="", autocommit=True)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{name}`")
-        yield f"mysql+pymysql://root@{MYSQL_HOST}:{MYSQL_PORT}/{name}"
-    finally:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        conn.close()
+    with fresh_mysql_database() as url:
+        yield url
