@@ -122,3 +122,76 @@ def test_an_instance_whitelist_is_the_operators_then_the_users_without_repeats()
         "192.168.1.7",
         "172.16.0.0/12",
     ]
+
+
+# -- the whitelist guard (common/whitelist.py) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "security_ips",
+    [
+        "0.0.0.0/1,128.0.0.0/1",
+        ",".join(f"{first}.0.0.0/3" for first in range(0, 256, 32)),
+        "::ffff:0:0/96",
+        "10.0.0.0/8,2000::/3",
+        "203.0.113.0/28",
+    ],
+)
+def test_the_operators_public_blocks_are_refused_unless_public_access_is_allowed(security_ips: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(BROKER_SECURITY_IPS=security_ips)
+    message = str(caught.value)
+    assert "BROKER_SECURITY_IPS" in message and "BROKER_ALLOW_PUBLIC_ACCESS" in message
+    assert SECRET not in message
+    allowed = load(BROKER_SECURITY_IPS=security_ips, BROKER_ALLOW_PUBLIC_ACCESS="true")
+    assert len(allowed.security_ips) == len(security_ips.split(","))
+
+
+def test_the_operator_may_list_a_single_public_address_or_a_declared_public_network() -> None:
+    nat_gateway = load(BROKER_SECURITY_IPS="10.0.0.0/8,203.0.113.5")
+    assert nat_gateway.security_ips == ("10.0.0.0/8", "203.0.113.5")
+    declared = load(BROKER_SECURITY_IPS="203.0.113.0/28", BROKER_ALLOWED_NETWORKS="203.0.113.0/24, fd00::/8")
+    assert declared.allowed_networks == ("203.0.113.0/24", "fd00::/8")
+
+
+def test_allowed_networks_may_not_be_broad_public_blocks() -> None:
+    with pytest.raises(ConfigError, match=r"BROKER_ALLOWED_NETWORKS.*BROKER_ALLOW_PUBLIC_ACCESS"):
+        load(BROKER_ALLOWED_NETWORKS="0.0.0.0/1,128.0.0.0/1")
+    assert load(BROKER_ALLOWED_NETWORKS="0.0.0.0/1", BROKER_ALLOW_PUBLIC_ACCESS="true").allowed_networks
+    with pytest.raises(ConfigError) as caught:
+        load(BROKER_ALLOWED_NETWORKS="203.0.113.0/24,not-a-net-x")
+    assert "BROKER_ALLOWED_NETWORKS" in str(caught.value) and "not-a-net-x" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "env, value",
+    [
+        ("BROKER_MIN_PREFIX_IPV4", "33"),
+        ("BROKER_MIN_PREFIX_IPV4", "-1"),
+        ("BROKER_MIN_PREFIX_IPV4", "sixteen"),
+        ("BROKER_MIN_PREFIX_IPV6", "129"),
+    ],
+)
+def test_the_minimum_prefixes_are_prefix_lengths(env: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=env):
+        load(**{env: value})
+
+
+def test_the_whitelist_policy_follows_the_settings() -> None:
+    default = load().whitelist_policy
+    assert default.refusal("10.1.0.0/16") is None
+    assert default.refusal("10.0.0.0/8") is not None  # broader than /16, though the operator lists it
+    assert default.refusal("0.0.0.0/1") is not None
+    assert default.refusal("192.168.1.7") is None
+    tuned = load(
+        BROKER_MIN_PREFIX_IPV4="8",
+        BROKER_MIN_PREFIX_IPV6="64",
+        BROKER_ALLOWED_NETWORKS="198.51.100.0/24",
+        BROKER_SECURITY_IPS="10.0.0.0/8,203.0.113.5",
+    ).whitelist_policy
+    assert tuned.refusal("10.0.0.0/8") is None
+    assert tuned.refusal("fd00::/48") is not None
+    assert tuned.refusal("198.51.100.128/25") is None  # inside the approved network
+    assert tuned.refusal("203.0.113.5") is None  # the operator's own address
+    assert tuned.refusal("203.0.113.6") is not None
+    assert load(BROKER_ALLOW_PUBLIC_ACCESS="true").whitelist_policy.refusal("0.0.0.0/0") is None

@@ -2,7 +2,7 @@
 
 Every operation is asynchronous: creates, changes and deletes take minutes, and accounts
 are created through the same throttled API. The checks that run before anything is
-recorded (public whitelist entries, a bind on an instance without one), deprovisioning
+recorded (whitelist entries outside the operator's policy, a bind on an instance without one), deprovisioning
 (deletion.py) and the batched prefetch are the same for every product; a product's
 broker adds its catalog, its runtime and the dispatch to its step modules.
 
@@ -19,7 +19,7 @@ import logging
 from typing import Any, ClassVar, Generic, Sequence, TypeVar
 
 from aliyun_brokers.common import deletion
-from aliyun_brokers.common.parameters import refuse_public_ips
+from aliyun_brokers.common.parameters import refuse_disallowed_ips
 from aliyun_brokers.common.runtime import CloudRuntime
 from openbroker_aliyun.aliyun.port import AliyunError
 from openbroker_aliyun.broker import InstanceStepResult, ServiceBroker
@@ -59,7 +59,7 @@ class CloudBroker(ServiceBroker, Generic[RuntimeT]):
     # -- checks before anything is recorded ------------------------------------------------
 
     def validate_provision(self, request: ProvisionRequest, plan: Plan, parameters: dict[str, Any]) -> None:
-        refuse_public_ips(parameters.get("security_ips"), allowed=self.runtime.settings.allow_public_access)
+        refuse_disallowed_ips(parameters.get("security_ips"), self.runtime.settings.whitelist_policy)
 
     def validate_bind(
         self, request: BindRequest, instance: InstanceRecord, plan: Plan, parameters: dict[str, Any]

@@ -5,9 +5,10 @@
 broker's parameters module builds one ``strict_schema`` per plan and operation from these
 fields (``provision_fields``, ``update_fields``) and its own.
 
-``security_ips`` adds whitelist entries to the operator's; whole-internet blocks pass the
-schema (which cannot know the settings) and are refused by ``refuse_public_ips`` before
-anything is recorded, unless the operator allows public access.
+``security_ips`` adds whitelist entries to the operator's. The schema checks that each is an
+address or a CIDR block; whether the operator's whitelist policy (common/whitelist.py)
+accepts it is checked by ``refuse_disallowed_ips`` before anything is recorded, on provision
+and update alike.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, Iterable, Sequence
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from aliyun_brokers.common.settings import is_public, parse_security_ip
+from aliyun_brokers.common.whitelist import WhitelistPolicy, parse_security_ip
 from openbroker_aliyun.errors import BadRequest
 
 __all__ = [
@@ -24,7 +25,7 @@ __all__ = [
     "engine_version_field",
     "fixed_engine_version_field",
     "provision_fields",
-    "refuse_public_ips",
+    "refuse_disallowed_ips",
     "security_ips_field",
     "strict_schema",
     "tls_field",
@@ -50,8 +51,10 @@ def security_ips_field(**default: Any) -> fields.List:
         validate=validate.Length(max=MAX_SECURITY_IPS),
         **default,
         metadata={
-            "description": "Extra addresses or CIDR blocks allowed to connect, added to the operator's list "
-            "(whole-internet blocks only where the operator allows them)."
+            "description": "Extra addresses or CIDR blocks allowed to connect, added to the operator's list. "
+            "Unless the operator allows public access, each must lie inside private networks or "
+            "networks the operator allows, and be no broader than the operator's minimum prefix "
+            "(/16 for IPv4 and /48 for IPv6 by default)."
         },
     )
 
@@ -122,10 +125,11 @@ def strict_schema(name: str, attrs: dict[str, Any]) -> type[Schema]:
     return type(name, (Schema,), {"Meta": Meta, **attrs})
 
 
-def refuse_public_ips(ips: Iterable[str] | None, *, allowed: bool) -> None:
-    """``BadRequest`` when ``ips`` open the instance to the whole internet and that is not ``allowed``."""
-    if not allowed and any(is_public(ip) for ip in ips or ()):
-        raise BadRequest(
-            "Invalid parameters: security_ips: whole-internet blocks (0.0.0.0/0) "
-            "are not allowed by the operator."
-        )
+def refuse_disallowed_ips(ips: Iterable[str] | None, policy: WhitelistPolicy) -> None:
+    """``BadRequest`` naming the first of ``ips`` (schema-checked) that ``policy`` refuses, and why."""
+    refusals = policy.refusals(ips or ())
+    if not refusals:
+        return
+    others = len(refusals) - 1
+    more = f" ({others} more {'entry is' if others == 1 else 'entries are'} refused too.)" if others else ""
+    raise BadRequest(f"Invalid parameters: security_ips: {refusals[0]}{more}")

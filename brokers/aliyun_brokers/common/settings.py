@@ -5,19 +5,27 @@ a YAML file whose keys are the field names, and environment variables that win o
 A broker for one product subclasses this class and adds its own fields with
 ``setting(...)``. docs/configuration.md has the table of every setting.
 
-Checks that need more than one field (the network settings, the public-access guard)
-run when the object is built, so the broker refuses to start with a message that names
-the setting and never its value.
+Checks that need more than one field (the network settings, the whitelist guard of
+common/whitelist.py) run when the object is built, so the broker refuses to start with a
+message that names the setting and never its value (a whitelist entry that parsed as a
+network is named: an address is not a secret, and the operator needs to know which one).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from aliyun_brokers.common.whitelist import (
+    DEFAULT_MIN_PREFIX_IPV4,
+    DEFAULT_MIN_PREFIX_IPV6,
+    WhitelistPolicy,
+    operator_problems,
+    parse_security_ip,
+)
 from openbroker_aliyun.aliyun.settings import (
     ENV_ACCESS_KEY_ID,
     ENV_ACCESS_KEY_SECRET,
@@ -31,6 +39,7 @@ from openbroker_aliyun.config import (
     ConfigError,
     parse_bool,
     parse_float,
+    parse_int,
     parse_str,
     parse_str_tuple,
     setting,
@@ -38,12 +47,10 @@ from openbroker_aliyun.config import (
 
 __all__ = [
     "CloudBrokerSettings",
-    "parse_security_ip",
     "parse_zone_map",
 ]
 
 _BROKER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
-_PUBLIC = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
 
 
 def parse_zone_map(value: Any) -> dict[str, str]:
@@ -63,20 +70,6 @@ def parse_zone_map(value: Any) -> dict[str, str]:
     ):
         return dict(value)
     raise ValueError("expected a mapping of zone ids to VSwitch ids")
-
-
-def parse_security_ip(text: str) -> str:
-    """One whitelist entry (IPv4/IPv6 address or CIDR block), normalised; ``ValueError`` if not."""
-    try:
-        network = ipaddress.ip_network(text.strip(), strict=False)
-    except ValueError:
-        raise ValueError("every security IP must be an IP address or a CIDR block") from None
-    return network.compressed if network.num_addresses > 1 else str(network.network_address)
-
-
-def is_public(entry: str) -> bool:
-    """True for a whitelist entry that opens the instance to the whole internet."""
-    return ipaddress.ip_network(entry, strict=False) in _PUBLIC
 
 
 def _parse_security_ips(value: Any) -> tuple[str, ...]:
@@ -107,6 +100,18 @@ class CloudBrokerSettings(BrokerSettings):
     )
     security_ips: tuple[str, ...] = setting(env="BROKER_SECURITY_IPS", parse=_parse_security_ips)
     allow_public_access: bool = setting(env="BROKER_ALLOW_PUBLIC_ACCESS", parse=parse_bool, default=False)
+    # What users may add to an instance's whitelist (common/whitelist.py): entries inside
+    # the private ranges, the operator's security_ips and these networks, each no broader
+    # than the minimum prefix.
+    allowed_networks: tuple[str, ...] = setting(
+        env="BROKER_ALLOWED_NETWORKS", parse=_parse_security_ips, default=()
+    )
+    min_prefix_ipv4: int = setting(
+        env="BROKER_MIN_PREFIX_IPV4", parse=parse_int, default=DEFAULT_MIN_PREFIX_IPV4
+    )
+    min_prefix_ipv6: int = setting(
+        env="BROKER_MIN_PREFIX_IPV6", parse=parse_int, default=DEFAULT_MIN_PREFIX_IPV6
+    )
 
     # -- API economy -----------------------------------------------------------------------
     refresh_seconds: float = setting(env="BROKER_REFRESH_SECONDS", parse=parse_float, default=5.0)
@@ -124,20 +129,7 @@ class CloudBrokerSettings(BrokerSettings):
                 problems.append(f"{name} must not be empty")
         if not _BROKER_ID.match(self.broker_id):
             problems.append("broker_id (BROKER_ID) must be 1-32 lower-case letters, digits or '-'")
-        try:
-            ips = tuple(parse_security_ip(item) for item in self.security_ips)
-        except ValueError as exc:
-            problems.append(f"security_ips (BROKER_SECURITY_IPS): {exc}")
-            ips = ()
-        object.__setattr__(self, "security_ips", ips)
-        if not self.security_ips and not problems:
-            problems.append("security_ips (BROKER_SECURITY_IPS) must list at least one address or CIDR block")
-        if any(is_public(ip) for ip in ips) and not self.allow_public_access:
-            problems.append(
-                "security_ips (BROKER_SECURITY_IPS) opens instances to the whole internet; "
-                "list the platform's addresses, or set allow_public_access (BROKER_ALLOW_PUBLIC_ACCESS) "
-                "to true if that is really intended"
-            )
+        problems += self._whitelist_problems()
         if self.allow_user_zone and not self.user_zones:
             problems.append(
                 "allow_user_zone (BROKER_ALLOW_USER_ZONE) needs user_zones (BROKER_USER_ZONES): "
@@ -155,6 +147,43 @@ class CloudBrokerSettings(BrokerSettings):
             self.aliyun()  # endpoint checks (https, loopback http) at start-up, not at first use
         except ValueError as exc:
             raise ConfigError(f"Invalid Alibaba Cloud settings: {exc}") from None
+
+    def _whitelist_problems(self) -> list[str]:
+        """Normalise the whitelist settings and say what is wrong with them (see whitelist.py)."""
+        problems = []
+        for name, env in (
+            ("security_ips", "BROKER_SECURITY_IPS"),
+            ("allowed_networks", "BROKER_ALLOWED_NETWORKS"),
+        ):
+            try:
+                object.__setattr__(self, name, tuple(parse_security_ip(item) for item in getattr(self, name)))
+            except ValueError as exc:
+                problems.append(f"{name} ({env}): {exc}")
+                object.__setattr__(self, name, ())
+        if not self.security_ips and not problems:
+            problems.append("security_ips (BROKER_SECURITY_IPS) must list at least one address or CIDR block")
+        if not 0 <= self.min_prefix_ipv4 <= 32:
+            problems.append("min_prefix_ipv4 (BROKER_MIN_PREFIX_IPV4) must be a prefix length from 0 to 32")
+        if not 0 <= self.min_prefix_ipv6 <= 128:
+            problems.append("min_prefix_ipv6 (BROKER_MIN_PREFIX_IPV6) must be a prefix length from 0 to 128")
+        if not problems and not self.allow_public_access:
+            problems += operator_problems(
+                self.security_ips,
+                self.allowed_networks,
+                min_prefix_ipv4=self.min_prefix_ipv4,
+                min_prefix_ipv6=self.min_prefix_ipv6,
+            )
+        return problems
+
+    @cached_property
+    def whitelist_policy(self) -> WhitelistPolicy:
+        """What users may add to an instance's whitelist (``security_ips`` parameters)."""
+        return WhitelistPolicy(
+            extra_networks=(*self.security_ips, *self.allowed_networks),
+            min_prefix_ipv4=self.min_prefix_ipv4,
+            min_prefix_ipv6=self.min_prefix_ipv6,
+            allow_public=self.allow_public_access,
+        )
 
     def aliyun(self) -> AliyunSettings:
         """The transport's settings."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from aliyun_brokers.common.parameters import refuse_public_ips
+from aliyun_brokers.common.parameters import refuse_disallowed_ips
 from aliyun_brokers.common.stages import Stage
 from aliyun_brokers.common.update import network_targets, run_update, update_whitelist
 from aliyun_brokers.rds.cloud import RUNNING
@@ -85,7 +85,7 @@ def check_update(
             f"more than this plan's maximum of {new.max_storage_gb} GB; "
             "choose a larger plan."
         )
-    refuse_public_ips(parameters.get("security_ips"), allowed=rt.settings.allow_public_access)
+    refuse_disallowed_ips(parameters.get("security_ips"), rt.settings.whitelist_policy)
 
 
 def update(rt: RdsRuntime, op: InstanceOperation) -> InstanceStepResult:

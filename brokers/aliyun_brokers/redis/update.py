@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from aliyun_brokers.common.naming import client_token
-from aliyun_brokers.common.parameters import refuse_public_ips
+from aliyun_brokers.common.parameters import refuse_disallowed_ips
 from aliyun_brokers.common.stages import Stage
 from aliyun_brokers.common.update import network_targets, run_update, update_whitelist
 from aliyun_brokers.redis.plans import RedisPlan
@@ -66,7 +66,7 @@ def check_update(
             "The new plan is sized by capacity only, which an existing instance cannot change to; "
             "choose a plan with an instance class."
         )
-    refuse_public_ips(parameters.get("security_ips"), allowed=rt.settings.allow_public_access)
+    refuse_disallowed_ips(parameters.get("security_ips"), rt.settings.whitelist_policy)
 
 
 def update(rt: RedisRuntime, op: InstanceOperation) -> InstanceStepResult:
