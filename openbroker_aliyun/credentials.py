@@ -6,7 +6,11 @@ flat object that Cloud Foundry apps (java-cfenv, py-cfenv), servicebinding.io pr
 (Korifi, Kubernetes operators) and Spring Cloud Bindings all read. Every key is a
 servicebinding.io entry name (``[a-z0-9.-]``) except ``tls_port`` (read by java-cfenv,
 accepted by Cloud Foundry) and the opt-in ``jdbcUrl`` (camelCase: it breaks CF's
-``service-binding-k8s`` mode, hence off by default).
+``service-binding-k8s`` mode, hence off by default). Beside the generic ``uri``,
+databases get ``sqlalchemy-uri``, the same URL with SQLAlchemy's dialect and driver
+(named like Spring Cloud Bindings' ``jdbc-url`` and ``r2dbc-url``): SQLAlchemy reads
+``mysql://`` as mysqlclient and, up to 2.0, ``postgresql://`` as psycopg2, drivers that
+need a compiler or system libraries and that apps often do not install.
 
 Alibaba's account and password rules (RDS and Redis ``CreateAccount``) are in the
 constants below; nothing here ever logs or echoes a password.
@@ -39,6 +43,16 @@ POSTGRESQL_FORBIDDEN_PREFIXES = ("pg",)
 
 #: ``provider`` of every credential set (servicebinding.io RECOMMENDED entry).
 PROVIDER = "alibabacloud"
+
+#: SQLAlchemy's ``dialect+driver`` in ``sqlalchemy-uri``, per engine: the drivers that
+#: install from wheels everywhere (PyMySQL is pure Python; psycopg 3, psycopg2's
+#: successor, is SQLAlchemy 2.1's default for PostgreSQL).
+SQLALCHEMY_DRIVERS = {"mysql": "mysql+pymysql", "postgresql": "postgresql+psycopg"}
+#: What ``sqlalchemy-uri`` adds for TLS, per engine: libpq's ``sslmode=require``; for
+#: PyMySQL an ``ssl`` option (SQLAlchemy turns ``ssl_check_hostname`` into
+#: ``ssl={"check_hostname": False}``), which makes it insist on TLS. Neither checks the
+#: server certificate: the credentials carry no CA.
+_SQLALCHEMY_TLS = {"mysql": {"ssl_check_hostname": "false"}, "postgresql": {"sslmode": "require"}}
 
 _ACCOUNT_PREFIX = re.compile(r"^[a-z][a-z0-9_]*$")
 # 8 hex digits keep names unique enough within one instance; more when room allows.
@@ -143,26 +157,33 @@ def database_credentials(
 ) -> dict[str, Any]:
     """The credentials of a MySQL or PostgreSQL binding.
 
-    Keys: ``uri`` (``mysql://`` or ``postgresql://``), ``host``, ``hostname``, ``port``
-    (a number), ``username``, ``password``, ``database``, ``name`` (both the database
-    name), ``type`` (the engine), ``provider``; for PostgreSQL with ``tls`` also
-    ``sslmode: require`` and ``?sslmode=require`` in ``uri``; with ``jdbc`` also
+    Keys: ``uri`` (``mysql://`` or ``postgresql://``), ``sqlalchemy-uri`` (the same with
+    ``SQLALCHEMY_DRIVERS``' driver, and with ``tls`` that driver's TLS option), ``host``,
+    ``hostname``, ``port`` (a number), ``username``, ``password``, ``database``, ``name``
+    (both the database name), ``type`` (the engine), ``provider``; for PostgreSQL with
+    ``tls`` also ``sslmode: require`` and ``?sslmode=require`` in ``uri``; with ``jdbc`` also
     ``jdbcUrl`` (user and password as encoded query parameters; with ``tls``,
     ``sslmode=require`` or ``useSSL=true&requireSSL=true&verifyServerCertificate=false``).
 
     A MySQL ``uri`` carries no TLS parameter even with ``tls``: clients spell it each
     their own way (``ssl-mode``, ``sslMode``, ``ssl_mode``) and SQLAlchemy with PyMySQL
     fails on any of them, so MySQL apps turn TLS on in their own settings (or the
-    instance enforces it). As with ``sslmode=require``, none of these verify the
-    server certificate.
+    instance enforces it); ``sqlalchemy-uri`` names its driver, so it carries that
+    driver's spelling. As with ``sslmode=require``, none of these verify the server
+    certificate.
     """
     if engine not in ("mysql", "postgresql"):
         raise ValueError(f"engine must be 'mysql' or 'postgresql', not {engine!r}")
     query = {"sslmode": "require"} if engine == "postgresql" and tls else None
+
+    def uri(scheme: str, options: Mapping[str, str] | None) -> str:
+        return build_uri(
+            scheme, host=host, port=port, username=username, password=password, path=database, query=options
+        )
+
     out: dict[str, Any] = {
-        "uri": build_uri(
-            engine, host=host, port=port, username=username, password=password, path=database, query=query
-        ),
+        "uri": uri(engine, query),
+        "sqlalchemy-uri": uri(SQLALCHEMY_DRIVERS[engine], _SQLALCHEMY_TLS[engine] if tls else None),
         "host": host,
         "hostname": host,
         "port": port,

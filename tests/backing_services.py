@@ -12,6 +12,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 import pytest
 
@@ -36,10 +37,14 @@ def require_service(name: str, host: str, port: int) -> None:
     """Skip (laptop) or fail (CI) when a server is not listening."""
     if _reachable(host, port):
         return
-    message = f"{name} is not reachable on {host}:{port}"
+    missing(f"{name} is not reachable on {host}:{port}", "start it")
+
+
+def missing(message: str, remedy: str) -> NoReturn:
+    """Skip the test (laptop) or fail it (CI) because of what ``message`` says is missing."""
     if _in_ci():
         pytest.fail(f"{message}; CI must provide it", pytrace=False)
-    pytest.skip(f"{message} (start it to run this test)")
+    pytest.skip(f"{message} ({remedy} to run this test)")
 
 
 def _in_ci() -> bool:
@@ -51,9 +56,7 @@ def require_redis_server() -> str:
     binary = shutil.which("redis-server")
     if binary is not None:
         return binary
-    if _in_ci():
-        pytest.fail("redis-server is not installed; CI must provide it", pytrace=False)
-    pytest.skip("redis-server is not installed (install it to run this test)")
+    missing("redis-server is not installed", "install it")
 
 
 def unique_name(prefix: str) -> str:

@@ -2,9 +2,11 @@
 
 It reads its bindings from ``VCAP_SERVICES`` the way Python apps on Cloud Foundry do
 (py-cfenv style, with nothing but ``json``): the database is the binding tagged ``mysql``
-or ``postgresql``, the cache the binding tagged ``redis``, and each is reached through
-its credentials' ``uri``. With the ``file-based-vcap-services`` app feature the platform
-puts the JSON in a file named by ``VCAP_SERVICES_FILE_PATH`` instead; both work.
+or ``postgresql``, reached through its credentials' ``sqlalchemy-uri`` (the URL with the
+driver SQLAlchemy must use, PyMySQL or psycopg 3), and the cache the binding tagged
+``redis``, reached through its ``uri``. With the ``file-based-vcap-services`` app feature
+the platform puts the JSON in a file named by ``VCAP_SERVICES_FILE_PATH`` instead; both
+work.
 
 Routes: ``POST /notes`` with ``{"text": "..."}`` stores a note and increments the Redis
 counter; ``GET /notes`` lists the notes and the counter; ``GET /health`` checks both
@@ -28,8 +30,10 @@ from werkzeug.exceptions import HTTPException
 
 DATABASE_TAGS = ("mysql", "postgresql")
 REDIS_TAGS = ("redis",)
-# The brokers' ``uri`` schemes, and the SQLAlchemy drivers this app installs for them.
-DRIVERS = {"mysql": "mysql+pymysql", "postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+# The credential key each service is reached through: the database's names the driver
+# (``mysql+pymysql://``, ``postgresql+psycopg://``), which requirements.txt installs.
+DATABASE_KEY, REDIS_KEY = "sqlalchemy-uri", "uri"
+DATABASE_BACKENDS = ("mysql", "postgresql")  # SQLAlchemy's names, before the "+driver"
 COUNTER_KEY = "notes:written"
 MAX_TEXT = 1000
 MAX_LIMIT = 1000
@@ -55,10 +59,12 @@ class StartupError(RuntimeError):
 
 @dataclass(frozen=True)
 class Binding:
-    """The parts of one ``VCAP_SERVICES`` entry the app uses."""
+    """The parts of one ``VCAP_SERVICES`` entry the app uses: ``uri`` is the URL read from
+    the credential key the app asked for (``key``)."""
 
     name: str
     label: str
+    key: str
     uri: str
 
 
@@ -84,8 +90,9 @@ def read_vcap_services(environ: Mapping[str, str]) -> dict[str, Any]:
     return services
 
 
-def find_binding(services: Mapping[str, Any], tags: Iterable[str]) -> Binding:
-    """The one binding carrying one of ``tags``, as cfenv's ``get_service(tags=...)`` finds it."""
+def find_binding(services: Mapping[str, Any], tags: Iterable[str], key: str) -> Binding:
+    """The one binding carrying one of ``tags``, as cfenv's ``get_service(tags=...)`` finds it,
+    with the URL in its credentials' ``key``."""
     wanted = set(tags)
     found = [
         entry
@@ -103,38 +110,44 @@ def find_binding(services: Mapping[str, Any], tags: Iterable[str]) -> Binding:
     [entry] = found
     name = str(entry.get("name"))
     credentials = entry.get("credentials")
-    uri = credentials.get("uri") if isinstance(credentials, dict) else None
+    uri = credentials.get(key) if isinstance(credentials, dict) else None
     if not isinstance(uri, str) or not uri:
-        raise StartupError(f"the credentials of {name} have no uri")
-    return Binding(name=name, label=str(entry.get("label")), uri=uri)
+        hint = ""
+        if isinstance(credentials, dict) and credentials.get("uri"):
+            hint = ": bindings made before the broker offered it lack it; bind the service again"
+        raise StartupError(f"the credentials of {name} have no {key}{hint}")
+    return Binding(name=name, label=str(entry.get("label")), key=key, uri=uri)
 
 
 def database_engine(binding: Binding) -> sa.Engine:
-    """A SQLAlchemy engine for a ``mysql://`` or ``postgresql://`` uri (no connection yet)."""
+    """A SQLAlchemy engine for the binding's ``sqlalchemy-uri``, used as it is (no connection yet)."""
+    what = f"the {binding.key} of {binding.name}"
     try:
         url = sa.make_url(binding.uri)
     except (sa.exc.ArgumentError, ValueError):  # messages may repeat the uri, password and all
-        raise StartupError(f"the uri of {binding.name} is not a database URL") from None
-    driver = DRIVERS.get(url.drivername)
-    if driver is None:
-        raise StartupError(
-            f"the uri of {binding.name} has scheme {url.drivername!r}, not mysql or postgresql"
-        )
+        raise StartupError(f"{what} is not a database URL") from None
+    if url.get_backend_name() not in DATABASE_BACKENDS:
+        raise StartupError(f"{what} is for {url.get_backend_name()!r}, not mysql or postgresql")
     connect_args = {"connect_timeout": TIMEOUT_SECONDS}
-    # pre_ping: a connection the server closed (restart, failover) is replaced, not used.
-    return sa.create_engine(url.set(drivername=driver), pool_pre_ping=True, connect_args=connect_args)
+    try:
+        # pre_ping: a connection the server closed (restart, failover) is replaced, not used.
+        return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    except (ImportError, sa.exc.NoSuchModuleError):
+        raise StartupError(
+            f"{what} needs the driver {url.drivername!r}, which the app does not install"
+        ) from None
 
 
 def redis_client(binding: Binding) -> redis.Redis:
     """A Redis client for a ``redis://`` or ``rediss://`` uri (no connection yet)."""
     if not binding.uri.startswith(("redis://", "rediss://")):
-        raise StartupError(f"the uri of {binding.name} is not a redis:// or rediss:// URL")
+        raise StartupError(f"the {binding.key} of {binding.name} is not a redis:// or rediss:// URL")
     try:
         return redis.Redis.from_url(
             binding.uri, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
         )
     except ValueError:  # a malformed port or database number; the message may hold the uri
-        raise StartupError(f"the uri of {binding.name} is not a valid Redis URL") from None
+        raise StartupError(f"the {binding.key} of {binding.name} is not a valid Redis URL") from None
 
 
 def prepare(engine: sa.Engine, cache: redis.Redis, database: Binding, kv: Binding) -> None:
@@ -158,7 +171,8 @@ def create_app(environ: Mapping[str, str] | None = None) -> Flask:
     """The WSGI app, from ``environ`` (default ``os.environ``); raises ``StartupError``."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     services = read_vcap_services(os.environ if environ is None else environ)
-    database, kv = find_binding(services, DATABASE_TAGS), find_binding(services, REDIS_TAGS)
+    database = find_binding(services, DATABASE_TAGS, DATABASE_KEY)
+    kv = find_binding(services, REDIS_TAGS, REDIS_KEY)
     engine, cache = database_engine(database), redis_client(kv)
     prepare(engine, cache, database, kv)
     log.info("using database %s (%s) and redis %s (%s)", database.name, database.label, kv.name, kv.label)

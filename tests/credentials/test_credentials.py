@@ -291,7 +291,8 @@ def test_postgresql_credentials_with_tls_and_jdbc() -> None:
     assert creds["uri"].startswith("postgresql://ob_1234abcd:") and creds["uri"].endswith(
         "@pgm-1.pg.rds.aliyuncs.com:5432/app?sslmode=require"
     )
-    assert {key: value for key, value in creds.items() if key not in ("uri", "jdbcUrl")} == {
+    urls = ("uri", "sqlalchemy-uri", "jdbcUrl")  # checked below and in test_sqlalchemy_uri.py
+    assert {key: value for key, value in creds.items() if key not in urls} == {
         "host": "pgm-1.pg.rds.aliyuncs.com",
         "hostname": "pgm-1.pg.rds.aliyuncs.com",
         "port": 5432,

@@ -3,7 +3,8 @@
 ``create_app`` is called in-process with hand-made ``VCAP_SERVICES`` (no server needed):
 the database is found by tag ``mysql``/``postgresql``, Redis by tag ``redis``, from the
 environment variable or the file of ``VCAP_SERVICES_FILE_PATH``. What cannot work
-(nothing bound, two databases, not JSON, a broken or unreachable ``uri``) stops it with a
+(nothing bound, two databases, not JSON, a broken or unreachable URL, a binding without
+``sqlalchemy-uri``) stops it with a
 one-line ``StartupError`` that never holds a password; under gunicorn, as the manifest
 runs it, that line is all the platform's log shows.
 """
@@ -19,10 +20,12 @@ from typing import Any
 
 import pytest
 from sample_app_support import APP_DIR, failed_start
+from sqlalchemy import make_url
 
 PASSWORD = "Pa55-w0rd!SECRET"
 # Nothing listens on port 1 of loopback: connections are refused at once.
 DB_URI = f"mysql://notes:{PASSWORD}@127.0.0.1:1/notes"
+DB_SQLALCHEMY_URI = f"mysql+pymysql://notes:{PASSWORD}@127.0.0.1:1/notes"
 REDIS_URI = f"redis://notes:{PASSWORD}@127.0.0.1:1/0"
 
 
@@ -38,8 +41,14 @@ def load_app() -> ModuleType:
 notes_app = load_app()
 
 
-def entry(name: str, label: str, tags: list[str], uri: str | None) -> dict[str, Any]:
-    """One ``VCAP_SERVICES`` entry, as the Cloud Controller writes it."""
+def entry(
+    name: str, label: str, tags: list[str], uri: str | None, sqlalchemy_uri: str | None = None
+) -> dict[str, Any]:
+    """One ``VCAP_SERVICES`` entry, as the Cloud Controller writes it (a database's has
+    ``sqlalchemy-uri`` too, as the RDS broker gives it)."""
+    credentials: dict[str, Any] = {} if uri is None else {"uri": uri, "password": PASSWORD}
+    if sqlalchemy_uri is not None:
+        credentials["sqlalchemy-uri"] = sqlalchemy_uri
     return {
         "label": label,
         "provider": None,
@@ -50,18 +59,20 @@ def entry(name: str, label: str, tags: list[str], uri: str | None) -> dict[str, 
         "instance_name": name,
         "binding_guid": "5b0e7f0e-5a4c-4b8e-a5de-2a9b7c4d3e21",
         "binding_name": None,
-        "credentials": {} if uri is None else {"uri": uri, "password": PASSWORD},
+        "credentials": credentials,
         "syslog_drain_url": None,
         "volume_mounts": [],
     }
 
 
-MYSQL = entry("orders-db", "aliyun-rds-mysql", ["mysql", "rds", "relational", "alibabacloud"], DB_URI)
+MYSQL_TAGS = ["mysql", "rds", "relational", "alibabacloud"]
+MYSQL = entry("orders-db", "aliyun-rds-mysql", MYSQL_TAGS, DB_URI, DB_SQLALCHEMY_URI)
 POSTGRES = entry(
     "audit-db",
     "aliyun-rds-postgresql",
     ["postgresql", "postgres", "rds", "relational", "alibabacloud"],
     f"postgresql://notes:{PASSWORD}@127.0.0.1:1/notes?sslmode=disable",
+    f"postgresql+psycopg://notes:{PASSWORD}@127.0.0.1:1/notes?sslmode=disable",
 )
 REDIS = entry("cache", "aliyun-redis", ["redis", "keyvalue", "alibabacloud"], REDIS_URI)
 
@@ -83,20 +94,22 @@ def startup_error(environ: dict[str, str]) -> str:
 
 def test_bindings_are_found_by_tag() -> None:
     services = vcap(MYSQL, REDIS)
-    database = notes_app.find_binding(services, notes_app.DATABASE_TAGS)
-    cache = notes_app.find_binding(services, notes_app.REDIS_TAGS)
-    assert (database.name, database.label, database.uri) == ("orders-db", "aliyun-rds-mysql", DB_URI)
+    database = notes_app.find_binding(services, notes_app.DATABASE_TAGS, "sqlalchemy-uri")
+    cache = notes_app.find_binding(services, notes_app.REDIS_TAGS, "uri")
+    assert (database.name, database.label) == ("orders-db", "aliyun-rds-mysql")
+    assert database.uri == DB_SQLALCHEMY_URI
     assert (cache.name, cache.uri) == ("cache", REDIS_URI)
-    postgres = notes_app.find_binding(vcap(POSTGRES, REDIS), notes_app.DATABASE_TAGS)
+    postgres = notes_app.find_binding(vcap(POSTGRES, REDIS), notes_app.DATABASE_TAGS, "sqlalchemy-uri")
     assert postgres.name == "audit-db"
 
 
-def test_the_uri_schemes_get_the_installed_drivers() -> None:
+def test_the_sqlalchemy_uri_is_used_as_it_is() -> None:
     for item, driver in ((MYSQL, "mysql+pymysql"), (POSTGRES, "postgresql+psycopg")):
-        binding = notes_app.find_binding(vcap(item), notes_app.DATABASE_TAGS)
+        binding = notes_app.find_binding(vcap(item), notes_app.DATABASE_TAGS, notes_app.DATABASE_KEY)
         engine = notes_app.database_engine(binding)
         assert engine.url.drivername == driver
         assert engine.url.password == PASSWORD  # percent-decoded from the uri as it should be
+        assert engine.url == make_url(item["credentials"]["sqlalchemy-uri"])  # nothing rewritten
         engine.dispose()
 
 
@@ -121,9 +134,31 @@ def test_vcap_services_file_path_is_read(tmp_path: Path) -> None:
             {"VCAP_SERVICES": json.dumps(vcap(MYSQL, POSTGRES, REDIS))},
             "more than one bound service is tagged mysql or postgresql (audit-db, orders-db)",
         ),
-        ({"VCAP_SERVICES": json.dumps(vcap(entry("db", "x", ["mysql"], None), REDIS))}, "db have no uri"),
+        (
+            {"VCAP_SERVICES": json.dumps(vcap(entry("db", "x", ["mysql"], None), REDIS))},
+            "db have no sqlalchemy-uri",
+        ),
+        (
+            {"VCAP_SERVICES": json.dumps(vcap(entry("db", "x", ["mysql"], DB_URI), REDIS))},
+            "db have no sqlalchemy-uri: bindings made before the broker offered it lack it; bind the",
+        ),
+        (
+            {"VCAP_SERVICES": json.dumps(vcap(MYSQL, entry("cache", "aliyun-redis", ["redis"], None)))},
+            "cache have no uri",
+        ),
     ],
-    ids=["unset", "not-json", "not-object", "no-file", "no-db", "no-redis", "two-dbs", "no-uri"],
+    ids=[
+        "unset",
+        "not-json",
+        "not-object",
+        "no-file",
+        "no-db",
+        "no-redis",
+        "two-dbs",
+        "no-uri",
+        "old-binding",
+        "no-redis-uri",
+    ],
 )
 def test_unusable_bindings_are_named(environ: dict[str, str], expected: str) -> None:
     assert expected in startup_error(environ)
@@ -132,24 +167,33 @@ def test_unusable_bindings_are_named(environ: dict[str, str], expected: str) -> 
 @pytest.mark.parametrize(
     ("uri", "expected"),
     [
-        (f"mysql://notes:{PASSWORD}@127.0.0.1:port/notes", "the uri of db is not a database URL"),
-        (f"mongodb://notes:{PASSWORD}@127.0.0.1/notes", "has scheme 'mongodb', not mysql or postgresql"),
-        (DB_URI, "cannot use the database of db: OperationalError"),
+        (
+            f"mysql+pymysql://notes:{PASSWORD}@127.0.0.1:port/notes",
+            "the sqlalchemy-uri of db is not a database URL",
+        ),
+        (f"mongodb://notes:{PASSWORD}@127.0.0.1/notes", "is for 'mongodb', not mysql or postgresql"),
+        (
+            f"mysql+mysqldb://notes:{PASSWORD}@127.0.0.1:1/notes",
+            "needs the driver 'mysql+mysqldb', which the app does not install",
+        ),
+        (DB_SQLALCHEMY_URI, "cannot use the database of db: OperationalError"),
     ],
-    ids=["malformed", "other-scheme", "unreachable"],
+    ids=["malformed", "other-scheme", "missing-driver", "unreachable"],
 )
 def test_a_bad_database_uri_is_refused_without_its_password(uri: str, expected: str) -> None:
-    environ = {"VCAP_SERVICES": json.dumps(vcap(entry("db", "x", ["mysql"], uri), REDIS))}
+    environ = {"VCAP_SERVICES": json.dumps(vcap(entry("db", "x", ["mysql"], DB_URI, uri), REDIS))}
     assert expected in startup_error(environ)
 
 
 def test_an_unreachable_redis_is_refused_without_its_password(mysql_database: str) -> None:
     # A real (empty) database, so that start-up gets as far as Redis.
-    database_uri = mysql_database.replace("mysql+pymysql://", "mysql://")
-    environ = {"VCAP_SERVICES": json.dumps(vcap(entry("db", "x", ["mysql"], database_uri), REDIS))}
+    database = entry(
+        "db", "x", ["mysql"], mysql_database.replace("mysql+pymysql://", "mysql://"), mysql_database
+    )
+    environ = {"VCAP_SERVICES": json.dumps(vcap(database, REDIS))}
     assert "cannot use the Redis of cache: ConnectionError" in startup_error(environ)
     bad_scheme = entry("cache", "aliyun-redis", ["redis"], f"http://:{PASSWORD}@127.0.0.1:1")
-    environ = {"VCAP_SERVICES": json.dumps(vcap(entry("db", "x", ["mysql"], database_uri), bad_scheme))}
+    environ = {"VCAP_SERVICES": json.dumps(vcap(database, bad_scheme))}
     assert "the uri of cache is not a redis:// or rediss:// URL" in startup_error(environ)
 
 
