@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+#: Seconds a platform is told to wait (``Retry-After``) before repeating a request that
+#: was answered 503: long enough not to hammer a broker whose state store is away, short
+#: enough that work resumes soon after it is back.
+RETRY_AFTER_SECONDS = 5
+
 
 class BrokerError(Exception):
     """Base of every error answered to the platform.
@@ -31,6 +36,10 @@ class BrokerError(Exception):
         if self.error:
             out["error"] = self.error
         return out
+
+    def headers(self) -> dict[str, str]:
+        """Headers the error response carries besides its JSON body's."""
+        return {}
 
 
 class BadRequest(BrokerError):
@@ -110,9 +119,19 @@ class MaintenanceInfoConflict(UnprocessableEntity):
 
 
 class ServiceUnavailable(BrokerError):
-    """503: the broker cannot serve now (state store down, shutting down)."""
+    """503: the broker cannot serve now (its state store is unreachable); retry later.
+
+    The response says when: ``Retry-After: retry_after`` (whole seconds).
+    """
 
     status = 503
+
+    def __init__(self, description: str, *, retry_after: int = RETRY_AFTER_SECONDS) -> None:
+        super().__init__(description)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class InternalError(BrokerError):

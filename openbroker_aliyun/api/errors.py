@@ -1,8 +1,13 @@
 """The one place where errors become responses.
 
-A ``BrokerError`` becomes its status and ``{"error"?, "description"}``; a werkzeug HTTP
-error (unknown route, wrong method, body too large) gets the same JSON shape; anything
-else is a bug: 500 with a description pointing at the log, the traceback only in the log.
+A ``BrokerError`` becomes its status, its headers (``Retry-After`` on a 503) and
+``{"error"?, "description"}``; a werkzeug HTTP error (unknown route, wrong method, body
+too large) gets the same JSON shape; anything else is a bug: 500 with a description
+pointing at the log, the traceback only in the log.
+
+A 503 is not logged per request: it means the state store is unreachable, which the
+store logs once when it happens and once when it is over (the access log still has a
+line for each request).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
 from openbroker_aliyun.api import request_state
-from openbroker_aliyun.errors import BrokerError, Unauthorized
+from openbroker_aliyun.errors import BrokerError, ServiceUnavailable, Unauthorized
 
 log = logging.getLogger("openbroker_aliyun.api")
 
@@ -40,13 +45,15 @@ def json_bytes(body: Any) -> bytes:
 
 
 def _broker_error(exc: BrokerError) -> Response:
-    if exc.status >= 500:
+    if exc.status >= 500 and not isinstance(exc, ServiceUnavailable):
         log.error(
             "request failed: %s",
             exc.description,
             extra={"request_id": request_state.current().request_id, "error": exc.error},
         )
-    headers = {"WWW-Authenticate": AUTH_REALM} if isinstance(exc, Unauthorized) else None
+    headers = exc.headers()
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = AUTH_REALM
     return json_response(exc.body(), exc.status, headers)
 
 

@@ -41,7 +41,7 @@ from openbroker_aliyun.engine.decisions import (
 )
 from openbroker_aliyun.engine.inline import run_inline
 from openbroker_aliyun.engine.leases import utcnow
-from openbroker_aliyun.engine.logfields import fields, log
+from openbroker_aliyun.engine.logfields import log, operation_fields
 from openbroker_aliyun.engine.parts import EngineParts, new_operation
 from openbroker_aliyun.engine.resolve import require
 from openbroker_aliyun.engine.sameness import same_json
@@ -344,12 +344,6 @@ class BindingRequests:
     def _announce(self, op: StoredOperation) -> None:
         log.info(
             "operation started",
-            extra=fields(
-                instance_id=op.instance_id,
-                binding_id=op.binding_id,
-                operation=op.id,
-                kind=str(op.kind),
-                outcome="in progress",
-            ),
+            extra=operation_fields(op, outcome="in progress"),
         )
         self._parts.wake()

@@ -6,6 +6,11 @@ operation), skip those whose instance another operation is still being stepped o
 deprovision waits for the superseded provision's step to finish), hand the batch to
 ``broker.prefetch``, then step each and record its outcome, releasing its lease.
 Operations are driven whether or not a platform polls last_operation.
+
+While the state store is unreachable a round fails at once; the driver then waits longer
+after each such round (``DriverSettings.store_retry``) and logs nothing of its own (the
+store logs the outage once), until the store answers a call of any thread in the
+process, which wakes it.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from openbroker_aliyun.engine.leases import utcnow
 from openbroker_aliyun.engine.logfields import fields, log, safe_error
 from openbroker_aliyun.engine.parts import EngineParts
 from openbroker_aliyun.engine.stepping import StepContext, Stepper, load_in
-from openbroker_aliyun.store import Reader, Transaction
+from openbroker_aliyun.store import Reader, StoreUnavailable, Transaction
 
 
 class Driver:
@@ -31,6 +36,7 @@ class Driver:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._next_purge = 0.0
+        self._listening = False
 
     @property
     def running(self) -> bool:
@@ -42,6 +48,9 @@ class Driver:
             return
         self._stopping.clear()
         self._thread = threading.Thread(target=self._loop, name="openbroker-driver", daemon=True)
+        if not self._listening:
+            self._parts.store.outage.when_reachable(self.wake)
+            self._listening = True
         self._thread.start()
         log.info("operation driver started", extra=fields(owner=self._parts.leases.owner))
 
@@ -63,15 +72,22 @@ class Driver:
 
     def _loop(self) -> None:
         settings = self._settings
+        unreachable = 0  # rounds in a row that found the state store unreachable
         while not self._stopping.is_set():
             self._wake.clear()
             stepped = 0
             try:
                 stepped = self.run_once()
                 self._purge_if_due()
-            except Exception as error:  # the database may be away; try again next round
+                unreachable = 0
+            except StoreUnavailable:  # logged once per outage by the store
+                unreachable += 1
+            except Exception as error:  # a failure of its own; try again next round
+                unreachable = 0
                 log.warning("operation driver round failed", extra=fields(**safe_error(error)))
-            if stepped < settings.batch_size:
+            if unreachable:
+                self._wake.wait(settings.store_retry(unreachable))
+            elif stepped < settings.batch_size:
                 self._wake.wait(settings.poll_interval)
 
     def run_once(self) -> int:
@@ -83,11 +99,19 @@ class Driver:
             return 0
         now = utcnow()
         claimed: list[StepContext] = []
-        for operation_id in parts.store.claim_due(owner, now, leases.until(now), self._settings.batch_size):
-            leases.hold(operation_id)
-            context = self._load(operation_id, owner)
-            if context is not None:
-                claimed.append(context)
+        taken = parts.store.claim_due(owner, now, leases.until(now), self._settings.batch_size)
+        try:
+            for operation_id in taken:
+                leases.hold(operation_id)
+                context = self._load(operation_id, owner)
+                if context is not None:
+                    claimed.append(context)
+        except BaseException:
+            # The store went away while loading: keep none of these leases alive (they run
+            # out, and the operations are claimed again).
+            for operation_id in taken:
+                leases.drop(operation_id)
+            raise
         if not claimed:
             return 0
         try:
@@ -95,7 +119,7 @@ class Driver:
         except Exception as error:  # prefetching is an optimisation; the steps still run
             log.warning("broker prefetch failed", extra=fields(**safe_error(error)))
         stepped = 0
-        for claimed_context in claimed:
+        for index, claimed_context in enumerate(claimed):
             operation_id = claimed_context.op.id
             try:
                 if self._stopping.is_set():
@@ -105,11 +129,17 @@ class Driver:
                 if context is None:
                     continue
                 outcome = self._stepper.call(context)
-                self._stepper.apply(context, outcome, owner)
+                self._stepper.apply_or_fail(context, outcome, owner)
                 stepped += 1
+            except StoreUnavailable:
+                # The rest of the batch would run steps whose outcome could not be
+                # recorded either: their leases run out, and they are stepped again then.
+                for rest in claimed[index + 1 :]:
+                    leases.drop(rest.op.id)
+                raise
             except Exception as error:
-                # Recording failed (the database went away): the lease runs out and the
-                # step is taken again later; the rest of the batch goes on.
+                # Recording failed otherwise (the store refused it): the lease runs out
+                # and the step is taken again later; the rest of the batch goes on.
                 log.warning(
                     "could not record an operation step",
                     extra=fields(operation=operation_id, **safe_error(error)),
@@ -130,6 +160,8 @@ class Driver:
 
         try:
             context, busy = self._parts.store.read(read)
+        except StoreUnavailable:
+            raise
         except Exception as error:  # e.g. a row no configured key decrypts
             log.error(
                 "cannot load a claimed operation; retrying later",

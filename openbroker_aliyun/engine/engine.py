@@ -10,8 +10,6 @@ import json
 from collections.abc import Callable
 from typing import Sequence, TypeVar
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from openbroker_aliyun.broker import ServiceBroker
 from openbroker_aliyun.catalog.model import Catalog
 from openbroker_aliyun.catalog.validation import validate_catalog
@@ -42,8 +40,13 @@ from openbroker_aliyun.engine.parts import EngineParts
 from openbroker_aliyun.engine.resolve import CatalogIndex
 from openbroker_aliyun.engine.settings import DriverSettings
 from openbroker_aliyun.engine.stepping import Stepper
-from openbroker_aliyun.errors import InternalError, ServiceUnavailable
-from openbroker_aliyun.store import DecryptionError, Store
+from openbroker_aliyun.errors import BadRequest, InternalError, ServiceUnavailable
+from openbroker_aliyun.store import (
+    DecryptionError,
+    Store,
+    StoreUnavailable,
+    StoreValueError,
+)
 
 T = TypeVar("T")
 
@@ -159,16 +162,29 @@ class Engine:
 
     @staticmethod
     def _call(fn: Callable[[], T]) -> T:
-        """``fn()``, with state store failures as OSB errors that tell nothing secret."""
+        """``fn()``, with state store failures as OSB errors that tell nothing secret.
+
+        Unreachable: 503 with ``Retry-After``, not logged here (the store's outage
+        tracker logs the outage once). A value the database refuses: 400, logged as the
+        bug it is (the request should have been refused before reaching the store),
+        with the statement's kind and table, never the value. Any other failure of the
+        store (``StoreFailure``: a bug, a schema that does not match) goes up as it is:
+        the HTTP layer answers it 500 naming the request, with the traceback in its log.
+        """
         try:
             return fn()
+        except StoreUnavailable:
+            raise ServiceUnavailable("The broker's state store is unreachable; retry later.") from None
+        except StoreValueError as error:
+            log.error("a value cannot be stored in the state store", extra=fields(**error.log_fields()))
+            raise BadRequest(
+                "The request holds a value the broker's state store cannot store (for example "
+                "an id longer than 255 characters, or a NUL character); correct it and retry."
+            ) from None
         except DecryptionError as error:
             log.error("stored data cannot be decrypted", extra=fields(**safe_error(error)))
             # The message names the row, never a key.
             raise InternalError(f"The broker cannot read its state: {error}") from None
-        except SQLAlchemyError as error:
-            log.error("state store error", extra=fields(**safe_error(error)))
-            raise ServiceUnavailable("The broker's state store is unavailable; retry later.") from None
 
 
 def build_engine(

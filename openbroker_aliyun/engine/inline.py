@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from openbroker_aliyun.engine.logfields import fields, log, safe_error
+from openbroker_aliyun.engine.logfields import log, operation_fields, safe_error
 from openbroker_aliyun.engine.parts import EngineParts
 from openbroker_aliyun.engine.stepping import Outcome, Started, StepContext, StepOutcome, Stepper
 from openbroker_aliyun.errors import AsyncRequired, BrokerError, InternalError, OperationFailed
@@ -52,13 +52,7 @@ def run_inline(
 def _request_error(started: Started, outcome: StepOutcome) -> BrokerError:
     op = started.op
     what = f"{op.kind} of {'binding ' + op.binding_id if op.binding_id else 'instance ' + op.instance_id}"
-    extra = fields(
-        instance_id=op.instance_id,
-        binding_id=op.binding_id,
-        operation=op.id,
-        kind=str(op.kind),
-        outcome="rolled back",
-    )
+    extra = operation_fields(op, outcome="rolled back")
     error = outcome.error
     if error is not None and not isinstance(error, OperationFailed | BrokerError):
         extra.update(safe_error(error))

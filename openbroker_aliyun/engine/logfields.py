@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from openbroker_aliyun.store import StoredOperation
+
 log = logging.getLogger("openbroker_aliyun.engine")
 
 
@@ -31,6 +33,13 @@ def fields(
         **more,
     }
     return {key: value for key, value in out.items() if value is not None}
+
+
+def operation_fields(op: StoredOperation, **more: Any) -> dict[str, Any]:
+    """``fields`` naming an operation: its instance, binding, id and kind."""
+    return fields(
+        instance_id=op.instance_id, binding_id=op.binding_id, operation=op.id, kind=str(op.kind), **more
+    )
 
 
 def safe_error(error: BaseException) -> dict[str, Any]:

@@ -5,6 +5,21 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+#: While the state store is unreachable, a background worker (the driver, the lease
+#: keeper) waits this long before its first retry, twice as long before each next one,
+#: up to ``STORE_RETRY_CAP``; an answer of the store to any call in the process (a
+#: request, say) wakes it at once.
+STORE_RETRY_FIRST = 0.5
+STORE_RETRY_CAP = 10.0
+
+
+def jittered_backoff(failures: int, base: float, cap: float) -> float:
+    """Seconds to wait after ``failures`` failures in a row: ``base`` doubled per failure
+    after the first, at most ``cap``, then shortened by up to half at random, so that
+    workers that failed together (an outage) do not retry in step."""
+    delay = min(cap, base * 2 ** min(max(failures - 1, 0), 30))
+    return delay * random.uniform(0.5, 1.0)  # noqa: S311 - not for security
+
 
 @dataclass(frozen=True)
 class DriverSettings:
@@ -49,6 +64,10 @@ class DriverSettings:
 
     def backoff(self, failures: int) -> float:
         """Seconds to wait after ``failures`` transient errors in a row (full jitter half)."""
-        delay = min(self.backoff_cap, self.backoff_base * 2 ** min(max(failures - 1, 0), 30))
-        # Jitter spreads retries of many operations that failed together (an API outage).
-        return delay * random.uniform(0.5, 1.0)  # noqa: S311 - not for security
+        return jittered_backoff(failures, self.backoff_base, self.backoff_cap)
+
+    def store_retry(self, failures: int) -> float:
+        """Seconds the driver waits after ``failures`` rounds in a row found the state store
+        unreachable: from ``STORE_RETRY_FIRST`` up to ``STORE_RETRY_CAP``, or up to
+        ``poll_interval`` when that is longer."""
+        return jittered_backoff(failures, STORE_RETRY_FIRST, max(STORE_RETRY_CAP, self.poll_interval))

@@ -25,7 +25,7 @@ from openbroker_aliyun.domain import (
 )
 from openbroker_aliyun.engine.binding_result import bound_to_json
 from openbroker_aliyun.engine.leases import utcnow
-from openbroker_aliyun.engine.logfields import fields, log, safe_error
+from openbroker_aliyun.engine.logfields import log, operation_fields, safe_error
 from openbroker_aliyun.engine.parts import EngineParts, domain_operation
 from openbroker_aliyun.engine.sameness import canonical
 from openbroker_aliyun.errors import BrokerError, OperationFailed
@@ -36,6 +36,7 @@ from openbroker_aliyun.store import (
     StoredBinding,
     StoredInstance,
     StoredOperation,
+    StoreValueError,
     Transaction,
 )
 
@@ -199,11 +200,8 @@ class Stepper:
         """Record a step's outcome and release the lease, if ``owner`` still holds it."""
         applied, final = self._parts.store.transact(lambda tx: self._apply(tx, context, outcome, owner))
         op = context.op
-        extra = fields(
-            instance_id=op.instance_id,
-            binding_id=op.binding_id,
-            operation=op.id,
-            kind=str(op.kind),
+        extra = operation_fields(
+            op,
             outcome=final.kind.value if applied == Applied.RECORDED else applied.value,
             attempt=op.attempt + 1,
         )
@@ -218,6 +216,24 @@ class Stepper:
                 extra.update(safe_error(final.error))
             log.info("operation finished", extra=extra)
         return applied
+
+    def apply_or_fail(self, context: StepContext, outcome: StepOutcome, owner: str) -> Applied:
+        """``apply``; but when the database refuses a value of the outcome (a description
+        with a NUL character, on PostgreSQL), the operation fails, where recording the
+        same outcome again would fail on every step for as long as the operation lasts."""
+        try:
+            return self.apply(context, outcome, owner)
+        except StoreValueError as error:
+            log.error(
+                "an operation step's outcome cannot be stored; the operation fails",
+                extra=operation_fields(context.op, **error.log_fields()),
+            )
+            failed = StepOutcome(
+                Outcome.FAILED,
+                description="The broker's step returned a value its state store cannot store.",
+                error=error,
+            )
+            return self.apply(context, failed, owner)
 
     def _apply(
         self, tx: Transaction, context: StepContext, outcome: StepOutcome, owner: str

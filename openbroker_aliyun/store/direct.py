@@ -7,7 +7,8 @@ seconds for every operation in flight, so that one statement runs the way SQLAlc
 itself runs it underneath: compiled once by SQLAlchemy for the engine's dialect, with
 the driver's own cursor. Driver errors come out as SQLAlchemy's exceptions, with the
 parameters hidden, and a connection the database dropped is invalidated, as SQLAlchemy
-would do.
+would do; so does a failure to get a connection at all (the database is down), which
+the pool raises as the driver's own error. The store turns them into its own errors.
 
 Where the connection comes from:
 
@@ -116,7 +117,10 @@ class DirectQuery:
             arguments = values if self._positions is None else tuple(values[name] for name in self._positions)
         if self._kept is not None:
             return self._first_on_kept(self._kept, arguments)
-        connection = self._engine.raw_connection()
+        try:
+            connection = self._engine.raw_connection()
+        except self._error as error:  # no connection: the pool raises the driver's error as is
+            raise self._wrapped(error, arguments, False) from error
         try:
             cursor = connection.cursor()
             try:
@@ -136,7 +140,10 @@ class DirectQuery:
         return None if row is None else tuple(row)
 
     def _first_on_kept(self, kept: KeptConnections, arguments: Any) -> tuple[Any, ...] | None:
-        connection = kept.take()
+        try:
+            connection = kept.take()
+        except self._error as error:  # the file cannot be opened
+            raise self._wrapped(error, arguments, False) from error
         try:
             # sqlite3's shortcut: one cursor, executed, fetched, and freed with the call.
             row = connection.execute(self._sql, arguments).fetchone()

@@ -90,6 +90,16 @@ class FieldCipher:
             ) from None
         return json.loads(plain)
 
+    def is_current(self, stored: str) -> bool:
+        """True when ``stored`` is encrypted with the first key (what rotation leaves)."""
+        if self._primary is None or not stored.startswith(_ENCRYPTED):
+            return False
+        try:
+            self._primary.decrypt(stored[len(_ENCRYPTED) :].encode("ascii"))
+        except InvalidToken:
+            return False
+        return True
+
     def reseal(self, stored: str, where: str) -> str | None:
         """Stored text re-encrypted with the first key, or None when it already is.
 
@@ -101,13 +111,9 @@ class FieldCipher:
             return self.seal(self.open(stored, where))
         if not stored.startswith(_ENCRYPTED):
             raise DecryptionError(f"{where}: the stored value is in an unknown format")
-        token = stored[len(_ENCRYPTED) :].encode("ascii")
-        try:
-            self._primary.decrypt(token)
-        except InvalidToken:
-            pass
-        else:
+        if self.is_current(stored):
             return None
+        token = stored[len(_ENCRYPTED) :].encode("ascii")
         try:
             rotated = self._fernet.rotate(token)
         except InvalidToken:

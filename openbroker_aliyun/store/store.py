@@ -12,27 +12,42 @@ last_operation, GET instance and GET binding, and every look before a decision.
 
 The background driver's calls (``due_operations``, ``claim``, ``renew``, ``release``) are
 single conditional statements, so that no two processes ever hold one operation.
+
+Whatever the database or its driver raises leaves these methods as one of the store's
+own errors (``StoreUnavailable``, ``StoreValueError``, ``StoreFailure``; see
+``openbroker_aliyun.store.errors``), and each call tells the store's ``outage`` tracker
+whether it reached the database.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from sqlalchemy import Connection, Engine, Row, Select, and_, delete, func, insert, or_, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from openbroker_aliyun.domain import OperationState
 from openbroker_aliyun.store import lookups
-from openbroker_aliyun.store.database import is_retryable, make_engine, make_reader, read_only_options
+from openbroker_aliyun.store.database import (
+    is_retryable,
+    make_engine,
+    make_reader,
+    read_only_options,
+    store_error,
+)
 from openbroker_aliyun.store.direct import DirectQuery, KeptConnections
 from openbroker_aliyun.store.encryption import FieldCipher
+from openbroker_aliyun.store.errors import StoreDatabaseError, StoreError, StoreUnavailable
 from openbroker_aliyun.store.mapping import RowMapper
 from openbroker_aliyun.store.migrate import upgrade_to_head
+from openbroker_aliyun.store.outage import OutageTracker
 from openbroker_aliyun.store.rows import (
     BindingSnapshot,
     BindingStatus,
@@ -53,6 +68,11 @@ _IN_PROGRESS = str(OperationState.IN_PROGRESS)
 # Bounded: a transaction that keeps colliding after this many tries reports the error.
 _TRANSACTION_ATTEMPTS = 6
 _PURGE_BATCH = 500
+# Passes of a key rotation at most: each retries the rows still on an old key.
+_ROTATION_ROUNDS = 20
+# What a statement can raise: SQLAlchemy's errors (the drivers' wrapped), and the
+# drivers' UnicodeError for text they cannot encode (a lone surrogate), never wrapped.
+_DATABASE_ERRORS = (SQLAlchemyError, UnicodeError)
 
 
 class Reader:
@@ -223,10 +243,23 @@ class Transaction(Reader):
 
 @dataclass(frozen=True)
 class RotationReport:
-    """What ``Store.rotate_keys`` did."""
+    """What ``Store.rotate_keys`` did, counted in secret values (a row holds one to three).
+
+    ``rewritten``: values this run re-encrypted with the first key; ``already_current``:
+    values it found encrypted with it already; ``remaining_on_old_key``: values still not
+    encrypted with the first key when the run ended, in the rows ``remaining`` names
+    (table and primary key, never a value). Only when that is 0 may the old key go.
+    """
 
     rewritten: int
     already_current: int
+    remaining_on_old_key: int = 0
+    remaining: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """True when every stored value is encrypted with the first key."""
+        return self.remaining_on_old_key == 0
 
 
 class Store:
@@ -244,6 +277,8 @@ class Store:
             key: DirectQuery(self.reader, statement, self._kept)
             for key, statement in lookups.OPERATION_LOOKUPS.items()
         }
+        #: Whether the database is reachable, as the store's calls found it.
+        self.outage = OutageTracker()
 
     @classmethod
     def open(
@@ -289,12 +324,17 @@ class Store:
         for attempt in range(1, _TRANSACTION_ATTEMPTS + 1):
             try:
                 with self.engine.begin() as connection:
-                    return fn(Transaction(connection, self._map))
+                    result = fn(Transaction(connection, self._map))
             except DBAPIError as error:
                 if attempt == _TRANSACTION_ATTEMPTS or not is_retryable(error):
-                    raise
+                    raise self._failed(error) from None
                 # Let the other transaction finish before trying again.
                 time.sleep(0.005 * attempt)
+                continue
+            except _DATABASE_ERRORS as error:
+                raise self._failed(error) from None
+            self.outage.reachable()
+            return result
         raise AssertionError("unreachable")  # pragma: no cover
 
     def read(self, fn: Callable[[Reader], T]) -> T:
@@ -305,11 +345,16 @@ class Store:
         transaction that only reads on MySQL. Everything ``fn`` reads comes from the
         database at this moment; nothing is cached.
         """
-        with self.reader.connect() as connection:
-            if self._read_options:
-                connection.execution_options(**self._read_options)
-            with connection.begin():
-                return fn(Reader(connection, self._map))
+        try:
+            with self.reader.connect() as connection:
+                if self._read_options:
+                    connection.execution_options(**self._read_options)
+                with connection.begin():
+                    result = fn(Reader(connection, self._map))
+        except _DATABASE_ERRORS as error:
+            raise self._failed(error) from None
+        self.outage.reachable()
+        return result
 
     def operation_lookup(
         self, instance_id: str, binding_id: str | None, operation: str | None
@@ -321,7 +366,11 @@ class Store:
         the hottest read of a broker. Reads no secret column, takes no lock.
         """
         query = self._operation_lookups[(binding_id is not None, bool(operation))]
-        row = query.first({"instance_id": instance_id, "binding_id": binding_id, "operation": operation})
+        try:
+            row = query.first({"instance_id": instance_id, "binding_id": binding_id, "operation": operation})
+        except _DATABASE_ERRORS as error:
+            raise self._failed(error) from None
+        self.outage.reachable()
         if row is None:
             return OperationLookup(instance_found=False, binding_found=False, operation=None)
         return OperationLookup(
@@ -329,12 +378,34 @@ class Store:
         )
 
     def ping(self) -> bool:
-        """True when the database answers."""
+        """True when the database answers (a failure counts in ``outage`` as any other)."""
         try:
             self.read(lambda reader: reader.connection.exec_driver_sql("SELECT 1").scalar())
-        except DBAPIError:
+        except StoreError:
             return False
         return True
+
+    def _failed(self, error: SQLAlchemyError | UnicodeError) -> StoreDatabaseError:
+        """The store's error for a failed call (told to ``outage`` when unreachable).
+
+        Raised ``from None``: the message holds the statement's kind, the driver's error
+        class and code, never the driver's own message, which may quote a value (MySQL's
+        "Incorrect string value: ..."); the original stays in ``__context__``.
+        """
+        failure = store_error(error)
+        if isinstance(failure, StoreUnavailable):
+            self.outage.unreachable(failure)
+        return failure
+
+    @contextmanager
+    def _writing(self) -> Iterator[Connection]:
+        """One read-write transaction for the store's own statements (no repeats)."""
+        try:
+            with self.engine.begin() as connection:
+                yield connection
+        except _DATABASE_ERRORS as error:
+            raise self._failed(error) from None
+        self.outage.reachable()
 
     def operation_counts(self) -> dict[tuple[str, str], int]:
         """How many operations the store holds, by (kind, state); read-only, for metrics."""
@@ -396,7 +467,7 @@ class Store:
             .where(operations.c.id == operation_id, _due(now))
             .values(lease_owner=owner, lease_expires_at=until)
         )
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             return connection.execute(statement).rowcount == 1
 
     def take_lease(self, operation_id: str, owner: str, now: datetime, until: datetime) -> bool:
@@ -409,7 +480,7 @@ class Store:
             )
             .values(lease_owner=owner, lease_expires_at=until)
         )
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             return connection.execute(statement).rowcount == 1
 
     def renew(self, owner: str, operation_ids: Iterable[str], until: datetime) -> int:
@@ -422,7 +493,7 @@ class Store:
             .where(operations.c.id.in_(ids), operations.c.lease_owner == owner)
             .values(lease_expires_at=until)
         )
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             return connection.execute(statement).rowcount
 
     def release(self, operation_id: str, owner: str, *, next_run_at: datetime | None = None) -> None:
@@ -435,7 +506,7 @@ class Store:
             .where(operations.c.id == operation_id, operations.c.lease_owner == owner)
             .values(values)
         )
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             connection.execute(statement)
 
     # -- housekeeping ----------------------------------------------------------------
@@ -447,7 +518,7 @@ class Store:
         resource itself is purged.
         """
         removed = 0
-        with self.engine.begin() as connection:
+        with self._writing() as connection:
             gone = list(
                 connection.execute(
                     select(instances.c.id)
@@ -495,65 +566,126 @@ class Store:
                 removed += connection.execute(delete(operations).where(operations.c.id.in_(old_ops))).rowcount
         return removed
 
-    def rotate_keys(self) -> RotationReport:
+    def rotate_keys(self, *, max_rounds: int = _ROTATION_ROUNDS) -> RotationReport:
         """Re-encrypt every secret value with the first configured key.
 
         Values written in clear text (``allow_plaintext``) are encrypted too. Run it after
-        putting a new key first in every process's configuration; afterwards the old key
-        can be dropped. Each row is rewritten only if nobody changed it meanwhile (and is
-        then read again), so the broker may keep running.
+        putting a new key first in every process's configuration; the broker may keep
+        running. Each row is rewritten in its own transaction, only if nobody changed it
+        meanwhile (compare-and-set); a row that a writer changed is read again. After each
+        pass the whole store is read again, and the rows still not on the first key (those
+        that kept losing races, or that a process still configured with the old key first
+        wrote meanwhile) get another pass, ``max_rounds`` passes at most. The report says
+        how many values remain on an old key (0 when the old key may be dropped).
         """
-        rewritten = current = 0
-        for table, key_names, column_names in ENCRYPTED_COLUMNS:
-            keys = [table.c[name] for name in key_names]
-            cols = [table.c[name] for name in column_names]
-            last: tuple[Any, ...] | None = None
-            while True:
-                query = select(*keys, *cols).order_by(*keys).limit(_PURGE_BATCH)
-                if last is not None:
-                    query = query.where(_after(keys, last))
-                rows = self.read(partial(_all_rows, query))
-                if not rows:
-                    break
+        # (table, row key, column) -> whether this run rewrote the value (else it was current).
+        seen: dict[tuple[str, tuple[Any, ...], str], bool] = {}
+        stale: list[tuple[Any, tuple[Any, ...], int]] | None = None  # None: every row
+        for round_ in range(1, max_rounds + 1):
+            for spec, key_values in self._rows_to_rotate(stale):
+                self._rotate_row(spec, key_values, seen)
+            stale = self._stale_rows()
+            if not stale:
+                break
+            if round_ < max_rounds:
+                # Let the writers that won the races finish before the next pass.
+                time.sleep(min(0.05 * round_, 1.0))
+        remaining = stale or []
+        report = RotationReport(
+            rewritten=sum(seen.values()),
+            already_current=sum(not rewritten for rewritten in seen.values()),
+            remaining_on_old_key=sum(count for _, _, count in remaining),
+            remaining=tuple(_row_name(spec[0].name, key_values) for spec, key_values, _ in remaining),
+        )
+        fields = {
+            "rewritten": report.rewritten,
+            "already_current": report.already_current,
+            "remaining_on_old_key": report.remaining_on_old_key,
+        }
+        if report.complete:
+            log.info("encryption keys rotated", extra=fields)
+        else:
+            log.warning("encryption keys rotated, but values remain on an old key", extra=fields)
+        return report
+
+    def _rows_to_rotate(
+        self, stale: list[tuple[Any, tuple[Any, ...], int]] | None
+    ) -> Iterator[tuple[Any, tuple[Any, ...]]]:
+        """The rows of a pass: the stale ones, or (first pass) every row, table by table."""
+        if stale is not None:
+            for spec, key_values, _ in stale:
+                yield spec, key_values
+            return
+        for spec in ENCRYPTED_COLUMNS:
+            for rows in self._encrypted_batches(spec):
                 for row in rows:
-                    key_values = tuple(row[: len(keys)])
-                    done, same = self._rotate_row(table.name, keys, cols, key_values)
-                    rewritten += done
-                    current += same
-                last = tuple(rows[-1][: len(keys)])
-        log.info("encryption keys rotated", extra={"rewritten": rewritten, "already_current": current})
-        return RotationReport(rewritten=rewritten, already_current=current)
+                    yield spec, tuple(row[: len(spec[1])])
+
+    def _stale_rows(self) -> list[tuple[Any, tuple[Any, ...], int]]:
+        """Every row holding a value not encrypted with the first key, with their count."""
+        stale = []
+        for spec in ENCRYPTED_COLUMNS:
+            width = len(spec[1])
+            for rows in self._encrypted_batches(spec):
+                for row in rows:
+                    values = [value for value in row[width:] if value is not None]
+                    old = sum(1 for value in values if not self.cipher.is_current(value))
+                    if old:
+                        stale.append((spec, tuple(row[:width]), old))
+        return stale
+
+    def _encrypted_batches(self, spec: Any) -> Iterator[Sequence[Row[Any]]]:
+        """The key and secret columns of every row of one table, in batches by key order."""
+        table, key_names, column_names = spec
+        keys = [table.c[name] for name in key_names]
+        columns = [table.c[name] for name in column_names]
+        last: tuple[Any, ...] | None = None
+        while True:
+            query = select(*keys, *columns).order_by(*keys).limit(_PURGE_BATCH)
+            if last is not None:
+                query = query.where(_after(keys, last))
+            rows = self.read(partial(_all_rows, query))
+            if not rows:
+                return
+            yield rows
+            last = tuple(rows[-1][: len(keys)])
 
     def _rotate_row(
-        self, table: str, keys: list[Any], cols: list[Any], key_values: tuple[Any, ...]
-    ) -> tuple[int, int]:
-        key_clause = and_(*(column == value for column, value in zip(keys, key_values, strict=True)))
-        where = f"{table} row {'/'.join(repr(value) for value in key_values)}"
-        for _attempt in range(_TRANSACTION_ATTEMPTS):
-            with self.engine.begin() as connection:
-                row = connection.execute(select(*cols).where(key_clause)).first()
-                if row is None:
-                    return 0, 0
-                stored = {column.name: value for column, value in zip(cols, row, strict=True)}
-                changes: dict[str, str] = {}
-                for name, value in stored.items():
-                    if value is None:
-                        continue
-                    new = self.cipher.reseal(value, f"{table}.{name} of {where}")
-                    if new is not None:
-                        changes[name] = new
-                same = sum(1 for value in stored.values() if value is not None) - len(changes)
-                if not changes:
-                    return 0, same
+        self, spec: Any, key_values: tuple[Any, ...], seen: dict[tuple[str, tuple[Any, ...], str], bool]
+    ) -> bool:
+        """Re-encrypt one row's values (compare-and-set); False when every attempt lost a race."""
+        table, key_names, column_names = spec
+        pairs = zip(key_names, key_values, strict=True)
+        key_clause = and_(*(table.c[name] == value for name, value in pairs))
+        where = _row_name(table.name, key_values)
+        read = select(*(table.c[name] for name in column_names)).where(key_clause)
+
+        def attempt(tx: Transaction) -> dict[str, bool] | None:
+            row = tx.connection.execute(read).first()
+            if row is None:
+                return {}  # deleted meanwhile: nothing left to rotate
+            stored = {name: value for name, value in zip(column_names, row, strict=True) if value is not None}
+            changes = {}
+            for name, value in stored.items():
+                new = self.cipher.reseal(value, f"{table.name}.{name} of {where}")
+                if new is not None:
+                    changes[name] = new
+            if changes:
                 # Compare-and-set: when a writer changed the row meanwhile, read it again.
-                table_ = keys[0].table
-                unchanged = and_(*(table_.c[name] == stored[name] for name in changes))
-                matched = connection.execute(
-                    update(table_).where(key_clause, unchanged).values(changes)
-                ).rowcount
-                if matched == 1:
-                    return len(changes), same
-        return 0, 0
+                unchanged = and_(*(table.c[name] == stored[name] for name in changes))
+                written = tx.connection.execute(update(table).where(key_clause, unchanged).values(changes))
+                if written.rowcount != 1:
+                    return None
+            return {name: name in changes for name in stored}
+
+        for _attempt in range(_TRANSACTION_ATTEMPTS):
+            outcome = self.transact(attempt)
+            if outcome is not None:
+                for name, rewritten in outcome.items():
+                    cell = (table.name, key_values, name)
+                    seen[cell] = seen.get(cell, False) or rewritten
+                return True
+        return False
 
 
 def _due(now: datetime) -> Any:
@@ -567,6 +699,11 @@ def _due(now: datetime) -> Any:
 
 def _all_rows(query: Select[Any], reader: Reader) -> Sequence[Row[Any]]:
     return reader.connection.execute(query).all()
+
+
+def _row_name(table: str, key_values: tuple[Any, ...]) -> str:
+    """How errors and reports name a row: its table and primary key (never a value)."""
+    return f"{table} row {'/'.join(repr(value) for value in key_values)}"
 
 
 def _after(keys: list[Any], last: tuple[Any, ...]) -> Any:

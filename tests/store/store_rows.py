@@ -84,3 +84,17 @@ def add_instance_with_secrets(store: Store, *, status: InstanceStatus = Instance
 
     store.transact(write)
     return instance_id
+
+
+def add_instance(store: Store, instance_id: str, **record: object) -> None:
+    """A bare instance (no operation, no binding); ``record`` sets ``InstanceRecord`` fields."""
+    at = now()
+    values: dict[str, object] = {"id": instance_id, "service_id": "service", "plan_id": "plan", **record}
+    stored = StoredInstance(
+        record=InstanceRecord(**values),  # type: ignore[arg-type]
+        status=InstanceStatus.READY,
+        operation_id=None,
+        created_at=at,
+        updated_at=at,
+    )
+    store.transact(lambda tx: tx.add_instance(stored))

@@ -20,6 +20,7 @@ from openbroker_aliyun.store import (
     Store,
     StoreConfigError,
     StoredOperation,
+    StoreFailure,
     database,
     generate_key,
 )
@@ -278,7 +279,7 @@ def test_read_transactions_are_read_only_on_postgresql(postgres_database: str) -
     store = Store.open(postgres_database, encryption_keys=[generate_key()])
     try:
         iid = add_instance_with_secrets(store)
-        with pytest.raises(DBAPIError, match="read-only transaction"):
+        with pytest.raises(StoreFailure, match="ReadOnlySqlTransaction"):
             store.read(
                 lambda reader: reader.connection.execute(
                     update(instances).where(instances.c.id == iid).values(plan_id="changed")
