@@ -44,6 +44,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from openbroker_aliyun.domain import OperationKind, OperationState
+from openbroker_aliyun.store.errors import StoreUnavailable
 
 if TYPE_CHECKING:
     from openbroker_aliyun.aliyun.sdk_client import CallObserver
@@ -240,6 +241,11 @@ class OperationsCollector(Collector):
         )
         try:
             found = dict(self._counts())
+        except StoreUnavailable:
+            # The store's outage tracker logs the outage once; a line per scrape adds noise.
+            up.add_metric([], 0)
+            yield up
+            return
         except Exception as error:
             # The type only: a database error's message may quote its URL.
             log.warning("cannot count operations for /metrics", extra={"error_type": type(error).__name__})

@@ -68,10 +68,10 @@ def offending(prefix: str, forbidden: tuple[str, ...], allowed: tuple[str, ...] 
 RULES = [
     pytest.param(
         "openbroker_aliyun.engine",
-        ("flask", "werkzeug", "openbroker_aliyun.api", "openbroker_aliyun.app", "aliyun_brokers",
-         "openbroker_aliyun.aliyun", "openbroker_aliyun.emulator"),
+        ("flask", "werkzeug", "sqlalchemy", "openbroker_aliyun.api", "openbroker_aliyun.app",
+         "aliyun_brokers", "openbroker_aliyun.aliyun", "openbroker_aliyun.emulator"),
         (),
-        id="the engine knows no HTTP, no broker, no cloud",
+        id="the engine knows no HTTP, no SQL toolkit, no broker, no cloud",
     ),
     pytest.param(
         "openbroker_aliyun.api",

@@ -7,6 +7,7 @@ taken before its requests with one taken after.
 from __future__ import annotations
 
 import itertools
+import logging
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,8 @@ from observability_support import label_values, samples, scrape, value, wait_for
 
 from openbroker_aliyun.api.routes import ROUTES
 from openbroker_aliyun.config import ConfigError, load_settings
+from openbroker_aliyun.metrics import OperationsCollector
+from openbroker_aliyun.store.errors import StoreUnavailable
 from openbroker_aliyun.testing.servers import RunningBroker, broker_server, throwaway_settings
 
 INSTANCE = "/v2/service_instances/<instance_id>"
@@ -188,3 +191,19 @@ def test_operations_gauge_by_kind_and_state(served: RunningBroker, broker: Gated
         lambda: value(scrape(url), "osb_operations", kind="deprovision", state="succeeded") == 1,
         "the deprovision to succeed",
     )
+
+
+def test_an_unreachable_store_shows_in_the_gauge_not_in_a_log_line_per_scrape(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The store's outage tracker logs an outage once; scrapes during it add no lines."""
+
+    def unreachable() -> dict[tuple[str, str], int]:
+        raise StoreUnavailable(statement="SELECT", table="osb_operations", cause="OperationalError")
+
+    collector = OperationsCollector(unreachable)
+    with caplog.at_level(logging.DEBUG, logger="openbroker_aliyun"):
+        scrapes = [list(collector.collect()) for _ in range(3)]
+    for families in scrapes:
+        assert [(family.name, family.samples[0].value) for family in families] == [("osb_state_store_up", 0)]
+    assert [record for record in caplog.records if record.levelno >= logging.WARNING] == []
