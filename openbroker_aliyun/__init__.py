@@ -10,6 +10,7 @@ Flask app and ``serve(...)`` runs that under gunicorn::
     serve(lambda: create_app(MyBroker(), settings), settings)
 
 Names are imported on first use, so ``import openbroker_aliyun`` stays cheap.
+``openbroker_aliyun.__version__`` is the installed distribution's version.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ __all__ = [
     "ServiceBroker",
     "ServiceUnavailable",
     "UnprocessableEntity",
+    "__version__",
     "configure_logging",
     "create_app",
     "load_settings",
@@ -113,7 +115,25 @@ __all__ = [
 ]
 
 
+#: The distribution's name, whose installed metadata holds the version.
+DISTRIBUTION = "openbroker-aliyun"
+
+
+def _version() -> str:
+    """The installed version (``__version__``), read from the distribution's metadata."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # imported from a source tree that was never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        # Read on first use, like the exports, so that the import stays cheap.
+        globals()[name] = found = _version()
+        return found
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -127,6 +147,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
+    __version__: str
     from openbroker_aliyun.app import create_app, start_driver, stop_driver
     from openbroker_aliyun.broker import Bound, Done, InProgress, ServiceBroker
     from openbroker_aliyun.catalog.model import Catalog, MaintenanceInfo, Plan, PlanSchemas, Service

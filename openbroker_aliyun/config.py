@@ -21,6 +21,11 @@ file)`` then reads them the same way.
 | ``BROKER_WORKERS`` | ``workers`` | int | 2 |
 | ``BROKER_THREADS`` | ``threads`` | int | 4 |
 | ``BROKER_METRICS_AUTH`` | ``metrics_auth`` | bool (``/metrics`` needs the broker's Basic auth) | false |
+
+Every problem is reported at once: ``from_sources`` reads every field, collects each one's
+parse error, each missing required setting and the checks of ``__post_init__`` (the
+framework's and a subclass's), and raises one ``ConfigError`` listing them all
+(``"Invalid settings: a; b; c"``, each also in ``ConfigError.problems``).
 """
 
 from __future__ import annotations
@@ -28,16 +33,37 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 import yaml
 
 
 class ConfigError(ValueError):
-    """A setting is missing or invalid; the message names the env var and file key."""
+    """A setting is missing or invalid; the message names the env var and file key.
+
+    ``problems`` holds each problem found (one, or all of them when the settings loader
+    collected them); the message is ``"Invalid settings: a; b; c"`` for a list.
+    """
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[str, ...] = tuple(problems) or (message,)
+
+    @classmethod
+    def listing(cls, problems: Sequence[str]) -> ConfigError:
+        """One error listing every problem."""
+        return cls(_PREFIX + "; ".join(problems), problems)
+
+
+_PREFIX = "Invalid settings: "
+# Set while ``read_sources`` builds the settings: ``BrokerSettings.__post_init__`` adds its
+# problems here instead of raising, so that a subclass's checks run and are listed too.
+_COLLECTING: ContextVar[list[str] | None] = ContextVar("openbroker_aliyun_settings_problems", default=None)
 
 
 @dataclass(frozen=True)
@@ -203,47 +229,104 @@ class BrokerSettings:
     metrics_auth: bool = setting(env="BROKER_METRICS_AUTH", parse=parse_bool, default=False)
 
     def __post_init__(self) -> None:
+        problems = self._shared_problems()
+        if not problems:
+            return
+        collecting = _COLLECTING.get()
+        if collecting is not None:
+            collecting.extend(problems)  # listed by read_sources with the subclass's own
+            return
+        raise ConfigError.listing(problems)
+
+    def _shared_problems(self) -> list[str]:
+        """Normalise the shared fields and say what is wrong with them (never a value)."""
+        problems: list[str] = []
         # Accept any sequence from code; store tuples so the settings stay hashable and frozen.
         try:
             object.__setattr__(self, "credentials", parse_credentials(list(self.credentials)))
+        except (TypeError, ValueError) as exc:
+            problems.append(f"credentials: {exc}")
+            object.__setattr__(self, "credentials", ())
+        else:
+            if not self.credentials:
+                problems.append(
+                    "No broker credentials: set BROKER_USERNAME and BROKER_PASSWORD "
+                    "(or BROKER_CREDENTIALS) or the `credentials` key of the settings file"
+                )
+        try:
             object.__setattr__(self, "encryption_keys", parse_str_tuple(tuple(self.encryption_keys)))
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"Invalid settings: {exc}") from None
-        if not self.credentials:
-            raise ConfigError(
-                "No broker credentials: set BROKER_USERNAME and BROKER_PASSWORD "
-                "(or BROKER_CREDENTIALS) or the `credentials` key of the settings file"
-            )
-        for cred in self.credentials:
-            if not cred.username or not cred.password:
-                raise ConfigError("Broker credentials need a non-empty username and password")
-            if ":" in cred.username:
-                # Basic auth splits user and password at the first colon.
-                raise ConfigError("A broker username must not contain ':'")
+            problems.append(f"encryption_keys (BROKER_ENCRYPTION_KEYS): {exc}")
+        if any(not cred.username or not cred.password for cred in self.credentials):
+            problems.append("Broker credentials need a non-empty username and password")
+        if any(":" in cred.username for cred in self.credentials):
+            # Basic auth splits user and password at the first colon.
+            problems.append("A broker username must not contain ':'")
         if not 0 <= self.port <= 65535:
-            raise ConfigError("port (PORT) must be between 0 and 65535")
+            problems.append("port (PORT) must be between 0 and 65535")
         if self.max_body_bytes < 1:
-            raise ConfigError("max_body_bytes (BROKER_MAX_BODY_BYTES) must be positive")
+            problems.append("max_body_bytes (BROKER_MAX_BODY_BYTES) must be positive")
         if self.graceful_timeout <= 0:
-            raise ConfigError("graceful_timeout (BROKER_GRACEFUL_TIMEOUT) must be positive")
+            problems.append("graceful_timeout (BROKER_GRACEFUL_TIMEOUT) must be positive")
         if self.workers < 1 or self.threads < 1:
-            raise ConfigError("workers (BROKER_WORKERS) and threads (BROKER_THREADS) must be at least 1")
+            problems.append("workers (BROKER_WORKERS) and threads (BROKER_THREADS) must be at least 1")
         level = self.log_level.upper()
-        if level not in _LOG_LEVELS:
-            raise ConfigError(f"log_level (BROKER_LOG_LEVEL) must be one of {', '.join(_LOG_LEVELS)}")
-        object.__setattr__(self, "log_level", level)
+        if level in _LOG_LEVELS:
+            object.__setattr__(self, "log_level", level)
+        else:
+            problems.append(f"log_level (BROKER_LOG_LEVEL) must be one of {', '.join(_LOG_LEVELS)}")
+        return problems
 
     @property
     def log_level_number(self) -> int:
         return logging.getLevelNamesMapping()[self.log_level]
 
     @classmethod
-    def from_sources(cls, environ: Mapping[str, str], file: str | Path | None = None) -> Self:
-        """Read the settings from a YAML file (optional) and the environment, which wins."""
-        values = _read_file(cls, file) if file else {}
-        for spec in dataclasses.fields(cls):
-            if not spec.init:
-                continue
+    def from_sources(
+        cls,
+        environ: Mapping[str, str],
+        file: str | Path | None = None,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> Self:
+        """Read the settings from a YAML file (optional) and the environment, which wins.
+
+        ``overrides`` (e.g. command-line flags, already typed) win over both. Raises one
+        ``ConfigError`` listing every problem found.
+        """
+        reading = cls.read_sources(environ, file, overrides=overrides)
+        if reading.settings is None:
+            raise ConfigError.listing(reading.problems)
+        return reading.settings
+
+    @classmethod
+    def read_sources(
+        cls,
+        environ: Mapping[str, str],
+        file: str | Path | None = None,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> SettingsReading[Self]:
+        """Read every setting and collect every problem instead of stopping at the first.
+
+        What ``from_sources`` raises from, and what ``check-config`` reports: the
+        settings (None when there is a problem), the value of every field that parsed
+        (or its default), and the problems, each naming the variable and file key.
+        """
+        problems: list[str] = []
+        values: dict[str, Any] = {}
+        file_unreadable = False
+        if file:
+            try:
+                values, file_problems = _read_file(cls, file)
+            except ConfigError as error:
+                problems.extend(error.problems)
+                file_unreadable = True  # its settings are unknown: "missing" would mislead
+            else:
+                problems.extend(file_problems)
+        env_problems: dict[str, str] = {}
+        specs = [spec for spec in dataclasses.fields(cls) if spec.init]
+        for spec in specs:
             env, read_env = spec.metadata.get("env"), spec.metadata.get("read_env")
             try:
                 if read_env is not None:
@@ -253,19 +336,131 @@ class BrokerSettings:
                 elif env and environ.get(env):
                     values[spec.name] = spec.metadata["parse"](environ[env])
             except ValueError as exc:
-                if isinstance(exc, ConfigError):
-                    raise
-                raise ConfigError(f"Invalid {env}: {exc}") from None
-            required = spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING
-            if required and spec.name not in values:
-                raise ConfigError(
+                named = isinstance(exc, ConfigError)  # a reader of several variables names them
+                env_problems[spec.name] = str(exc) if named else f"Invalid {env}: {exc}"
+                values.pop(spec.name, None)
+        for name, value in (overrides or {}).items():
+            values[name] = value
+            env_problems.pop(name, None)  # the override wins over what the environment said
+        problems.extend(env_problems.values())
+        failed = set(env_problems)
+        missing = [spec for spec in specs if _required(spec) and spec.name not in values]
+        for spec in missing:
+            if spec.name not in failed and not file_unreadable:
+                problems.append(
                     f"Missing setting {spec.name}: set {spec.metadata.get('env_help') or spec.name.upper()} "
                     f"or the `{spec.name}` key of the settings file"
                 )
-        return cls(**values)
+        settings: Self | None = None
+        if not file_unreadable:
+            settings, checked = _build(cls, values, {spec.name for spec in missing} | failed)
+            problems.extend(problem for problem in checked if problem not in problems)
+        # A default stands for a setting that was not given, never for one that was given
+        # wrongly, or that the unreadable file may give.
+        defaults = {
+            spec.name: _default(spec)
+            for spec in specs
+            if not _required(spec)
+            and spec.name not in values
+            and spec.name not in failed
+            and not file_unreadable
+        }
+        return SettingsReading(
+            settings=settings if not problems else None,
+            values={**defaults, **values},
+            problems=tuple(problems),
+        )
 
 
-def _read_file(cls: type[BrokerSettings], file: str | Path) -> dict[str, Any]:
+SettingsT = TypeVar("SettingsT", bound=BrokerSettings)
+
+
+@dataclass(frozen=True)
+class SettingsReading(Generic[SettingsT]):
+    """What ``BrokerSettings.read_sources`` found.
+
+    ``settings`` is None when there is any problem; ``values`` holds each field whose
+    value is known: given and parsed (file, environment, overrides), or not given and
+    defaulted. So the checks and commands of one setting (the state store, the keys)
+    can run while others are wrong.
+    """
+
+    settings: SettingsT | None
+    values: Mapping[str, Any] = field(repr=False)
+    problems: tuple[str, ...]
+
+
+def _required(spec: dataclasses.Field[Any]) -> bool:
+    return spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING
+
+
+def _default(spec: dataclasses.Field[Any]) -> Any:
+    if spec.default is not dataclasses.MISSING:
+        return spec.default
+    factory: Callable[[], Any] = spec.default_factory  # type: ignore[assignment]
+    return factory()
+
+
+def _build(
+    cls: type[SettingsT], values: dict[str, Any], unknown: set[str]
+) -> tuple[SettingsT | None, list[str]]:
+    """Build the settings to run every ``__post_init__`` check; returns the problems found.
+
+    A required field that is missing or did not parse stands in as an empty string (an
+    optional one keeps its default), so that the checks of the other fields still run;
+    the problems they find that name such a field (already reported as missing or
+    invalid) are left out.
+    """
+    collected: list[str] = []
+    token = _COLLECTING.set(collected)
+    try:
+        required = {spec.name for spec in dataclasses.fields(cls) if spec.init and _required(spec)}
+        stand_ins: dict[str, Any] = {name: "" for name in unknown & required if name not in values}
+        built = cls(**values, **stand_ins)
+    except ConfigError as error:
+        built, found = None, [*collected, *_problems_of(error, cls)]
+    except (TypeError, ValueError, AttributeError):
+        # A check the stand-in broke: the problems listed already explain the settings.
+        built, found = None, list(collected)
+    else:
+        found = list(collected)
+    finally:
+        _COLLECTING.reset(token)
+    if unknown:
+        names = "|".join(re.escape(name) for name in sorted(unknown) + _env_names(cls, unknown))
+        mentions = re.compile(rf"\b(?:{names})\b")
+        found = [problem for problem in found if not mentions.search(problem)]
+    return (built if not found and not unknown else None), found
+
+
+def _env_names(cls: type[BrokerSettings], names: set[str]) -> list[str]:
+    return [
+        env for spec in dataclasses.fields(cls) if spec.name in names and (env := spec.metadata.get("env"))
+    ]
+
+
+def _problems_of(error: ConfigError, cls: type[BrokerSettings]) -> list[str]:
+    """The problems of an error a subclass's ``__post_init__`` raised.
+
+    Its message may list several as ``"Invalid settings: a; b"``; a problem's own text may
+    hold "; " too, so the list is split only where the next problem starts with a
+    field's name, which is how every problem starts.
+    """
+    if len(error.problems) > 1:
+        return list(error.problems)
+    message = str(error)
+    if not message.startswith(_PREFIX):
+        return [message]
+    names = "|".join(re.escape(spec.name) for spec in dataclasses.fields(cls))
+    return re.split(rf"; (?=(?:{names})\b)", message[len(_PREFIX) :])
+
+
+def _read_file(cls: type[BrokerSettings], file: str | Path) -> tuple[dict[str, Any], list[str]]:
+    """The values of the settings file and the problems of its keys.
+
+    Raises ``ConfigError`` when the file itself cannot be used (unreadable, not YAML,
+    not a mapping).
+    """
     path = Path(file)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -276,21 +471,23 @@ def _read_file(cls: type[BrokerSettings], file: str | Path) -> dict[str, Any]:
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"The settings file {path} is not valid YAML{where}") from None
     if raw is None:
-        return {}
+        return {}, []
     if not isinstance(raw, dict):
         raise ConfigError(f"The settings file {path} must hold a mapping of setting names to values")
     specs = {spec.name: spec for spec in dataclasses.fields(cls) if spec.init}
     values: dict[str, Any] = {}
+    problems: list[str] = []
     for key, value in raw.items():
         spec = specs.get(key)
         if spec is None:
             known = ", ".join(sorted(specs))
-            raise ConfigError(f"Unknown key `{key}` in the settings file {path} (known: {known})")
+            problems.append(f"Unknown key `{key}` in the settings file {path} (known: {known})")
+            continue
         try:
             values[key] = spec.metadata["parse"](value)
         except ValueError as exc:
-            raise ConfigError(f"Invalid `{key}` in the settings file {path}: {exc}") from None
-    return values
+            problems.append(f"Invalid `{key}` in the settings file {path}: {exc}")
+    return values, problems
 
 
 def load_settings(environ: Mapping[str, str], file: str | Path | None = None) -> BrokerSettings:

@@ -46,7 +46,7 @@ CAPACITY_BY_CLASS = {
 READ_ONLY_ACTIONS = frozenset(
     {
         "DescribeInstanceAttribute", "DescribeInstances", "DescribeAccounts", "DescribeSecurityIps",
-        "DescribeInstanceSSL", "ListTagResources",
+        "DescribeInstanceSSL", "ListTagResources", "DescribeRegions",
     }
 )  # fmt: skip
 
@@ -107,6 +107,7 @@ class KvstoreActions(ProductActions[KvInstance]):
             "TagResources": self.tag_resources,
             "UntagResources": self.untag_resources,
             "ListTagResources": self.list_tag_resources,
+            "DescribeRegions": self.describe_regions,
         }
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -253,6 +254,23 @@ class KvstoreActions(ProductActions[KvInstance]):
             "CreateTime": iso_time(instance.created),
             "InstanceReleaseProtection": False,
             "Tags": tag_json(instance.tags),
+        }
+
+    def describe_regions(self, p: Params, now: float) -> dict[str, Any]:
+        """One ``KVStoreRegion`` for the emulator's region, its zones as a comma list and a list."""
+        region, zones = self.region_zones()
+        return {
+            "RegionIds": {
+                "KVStoreRegion": [
+                    {
+                        "RegionId": region,
+                        "ZoneIds": ",".join(zones),
+                        "ZoneIdList": {"ZoneId": zones},
+                        "LocalName": region,
+                        "RegionEndpoint": "r-kvstore.aliyuncs.com",
+                    }
+                ]
+            }
         }
 
     def describe_instance_attribute(self, p: Params, now: float) -> dict[str, Any]:

@@ -18,6 +18,9 @@ from .tags import list_tag_resources, tag_resources, untag_resources
 InstanceT = TypeVar("InstanceT", RdsInstance, KvInstance)
 Handler = Callable[[Params, float], dict[str, Any]]
 
+# The zones DescribeRegions lists for the emulator's region (any zone id is accepted).
+_ZONE_LETTERS = "abcdefghijk"
+
 
 class ProductActions(Generic[InstanceT]):
     """One product's actions over its table of instances; ``handle`` dispatches one action.
@@ -68,6 +71,11 @@ class ProductActions(Generic[InstanceT]):
                 logging.getLogger(type(self).__module__).info("%s %s deleted", self.product, instance_id)
             changed = changed or result is not False
         return changed
+
+    def region_zones(self) -> tuple[str, list[str]]:
+        """The emulator's region and the zones it lists, for ``DescribeRegions``."""
+        region = self._config.region_id
+        return region, [f"{region}-{letter}" for letter in _ZONE_LETTERS]
 
     def _instance(self, params: Params) -> InstanceT:
         instance_id = params.required(self.id_parameter)

@@ -76,7 +76,7 @@ READ_ONLY_ACTIONS = frozenset(
     {
         "DescribeDBInstanceAttribute", "DescribeDBInstances", "DescribeAccounts", "DescribeDatabases",
         "DescribeDBInstanceIPArrayList", "DescribeDBInstanceNetInfo", "DescribeDBInstanceSSL",
-        "ListTagResources",
+        "ListTagResources", "DescribeRegions",
     }
 )  # fmt: skip
 
@@ -131,6 +131,7 @@ class RdsActions(ProductActions[RdsInstance]):
             "TagResources": self.tag_resources,
             "UntagResources": self.untag_resources,
             "ListTagResources": self.list_tag_resources,
+            "DescribeRegions": self.describe_regions,
         }
 
     def _backend(self, instance: RdsInstance) -> SqlBackend | None:
@@ -279,6 +280,24 @@ class RdsActions(ProductActions[RdsInstance]):
             "MaxConnections": 2000,
             "DeletionProtection": instance.deletion_protection,
             "ResourceGroupId": instance.resource_group_id,
+        }
+
+    def describe_regions(self, p: Params, now: float) -> dict[str, Any]:
+        """One ``RDSRegion`` per zone of the emulator's region, as the cloud lists them."""
+        region, zones = self.region_zones()
+        return {
+            "Regions": {
+                "RDSRegion": [
+                    {
+                        "RegionId": region,
+                        "ZoneId": zone,
+                        "LocalName": region,
+                        "ZoneName": zone,
+                        "RegionEndpoint": "rds.aliyuncs.com",
+                    }
+                    for zone in zones
+                ]
+            }
         }
 
     def describe_db_instance_attribute(self, p: Params, now: float) -> dict[str, Any]:

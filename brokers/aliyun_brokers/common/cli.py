@@ -1,8 +1,15 @@
-"""The command line every Alibaba broker shares: serve for real, or ``--demo``.
+"""The command line every Alibaba broker shares: serve, the operator commands, or ``--demo``.
 
-``<broker> [--config FILE] [--port N] [--host H] [--state-url URL] [--aliyun-endpoint URL]``
-reads the settings (file, then environment, then these flags), refuses to start with a
-clear message when one is missing or wrong, and serves the broker with gunicorn.
+``<broker> [serve] [--config FILE] [--port N] [--host H] [--state-url URL]
+[--aliyun-endpoint URL] [--offline]`` reads the settings (file, then environment, then
+these flags), runs every start-up check (``aliyun_brokers.common.checks``) and refuses
+to start, listing every problem and exiting 78, when one fails; then it serves the
+broker with gunicorn. ``serve`` is the default: no subcommand means ``serve``.
+
+``<broker> check-config [--offline]`` runs every check and prints one line each;
+``<broker> migrate`` migrates the state store; ``<broker> rotate-keys`` re-encrypts it
+with the first key (``aliyun_brokers.common.commands``); ``<broker> --version`` prints
+the version. The options above are taken before or after the subcommand.
 
 ``<broker> --demo`` needs nothing: it starts the Alibaba Cloud emulator in this process,
 keeps the broker's state in SQLite in a temporary folder, generates Basic-auth
@@ -15,7 +22,6 @@ A product (RDS, Redis) describes itself with a ``BrokerCommand``.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import secrets
 import signal
@@ -26,27 +32,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TextIO, TypeVar
 
+from aliyun_brokers.common import commands
+from aliyun_brokers.common.checks import aliyun_port
+from aliyun_brokers.common.commands import EXIT_CONFIG
 from aliyun_brokers.common.settings import CloudBrokerSettings
-from openbroker_aliyun.aliyun.port import AliyunPort
+from openbroker_aliyun.aliyun.port import AliyunPort, Product
 from openbroker_aliyun.broker import ServiceBroker
-from openbroker_aliyun.catalog.validation import CatalogError
-from openbroker_aliyun.config import ConfigError, Credential
+from openbroker_aliyun.config import Credential
 
 if TYPE_CHECKING:
     from openbroker_aliyun.engine.settings import DriverSettings
 
-__all__ = ["BrokerCommand", "driver_settings", "emulator_settings", "run"]
+__all__ = ["EXIT_CONFIG", "BrokerCommand", "driver_settings", "emulator_settings", "run"]
 
 SettingsT = TypeVar("SettingsT", bound=CloudBrokerSettings)
 
-# Exit status for a configuration the broker refuses (as sysexits' EX_CONFIG).
-EXIT_CONFIG = 78
+SERVE, CHECK_CONFIG, MIGRATE, ROTATE_KEYS = "serve", "check-config", "migrate", "rotate-keys"
 
 
 @dataclass(frozen=True)
 class BrokerCommand:
     """What a product's console script plugs into ``run``.
 
+    ``product`` is the Alibaba API the broker calls (what ``check-config`` asks);
     ``build_broker(settings, port)`` makes the plug-in; ``demo_arguments`` adds the
     product's ``--demo-*`` flags; ``demo_emulator(args)`` returns ``EmulatorConfig``
     fields for the demo (e.g. backing servers) and ``demo_settings(args)`` settings
@@ -57,6 +65,7 @@ class BrokerCommand:
     description: str
     settings_class: type[CloudBrokerSettings]
     build_broker: Callable[[Any, AliyunPort], ServiceBroker]
+    product: Product
     demo_arguments: Callable[[argparse.ArgumentParser], None] = lambda parser: None
     demo_emulator: Callable[[argparse.Namespace], dict[str, Any]] = lambda args: {}
     demo_settings: Callable[[argparse.Namespace], dict[str, Any]] = lambda args: {}
@@ -73,17 +82,22 @@ def run(
     environ: Mapping[str, str] | None = None,
     out: TextIO | None = None,
 ) -> int:
-    """Parse ``argv`` and serve until stopped; returns the exit status."""
+    """Parse ``argv`` and run the subcommand (``serve`` until stopped); returns the exit status."""
     args = _parser(command).parse_args(argv)
     environ = os.environ if environ is None else environ
     out = out or sys.stdout
-    if args.demo:
+    subcommand = args.command or SERVE
+    if subcommand == SERVE and args.demo:
         return _demo(command, args, out)
-    try:
-        settings = _settings(command, args, environ)
-        _check_broker(command, settings)
-    except (ConfigError, CatalogError, ValueError) as error:
-        print(f"{command.name}: refusing to start: {error}", file=sys.stderr)
+    reading = commands.read_settings(command, environ, args.config, _overrides(args))
+    if subcommand == CHECK_CONFIG:
+        return commands.check_config(command, reading, offline=args.offline, out=out)
+    if subcommand == MIGRATE:
+        return commands.migrate(command, reading, out=out, err=sys.stderr)
+    if subcommand == ROTATE_KEYS:
+        return commands.rotate_keys(command, reading, out=out, err=sys.stderr)
+    settings = commands.preflight(command, reading, offline=args.offline, err=sys.stderr)
+    if settings is None:
         return EXIT_CONFIG
     from openbroker_aliyun.serving import serve
 
@@ -92,11 +106,48 @@ def run(
 
 
 def _parser(command: BrokerCommand) -> argparse.ArgumentParser:
+    from openbroker_aliyun import __version__
+
     parser = argparse.ArgumentParser(
         prog=command.name,
         description=command.description,
-        epilog="Every setting can also come from the environment; see docs/configuration.md.",
+        epilog="Every setting can also come from the environment; see docs/configuration.md. "
+        "Exit status: 0 done, 78 a configuration or state store problem (every one is listed), "
+        "75 a key rotation to run again; see docs/operations.md.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _serve_arguments(command, parser)
+    subcommands = parser.add_subparsers(
+        dest="command", title="commands", metavar="COMMAND", description="serve when none is given"
+    )
+    serve = subcommands.add_parser(
+        SERVE, help="check everything, then serve the broker (the default)", description=command.description
+    )
+    _serve_arguments(command, serve)
+    check = subcommands.add_parser(
+        CHECK_CONFIG,
+        help="check the settings, the keys, the state store, the catalog and Alibaba Cloud; 78 on a problem",
+    )
+    _common_arguments(check)
+    check.add_argument("--offline", action="store_true", help="do not call Alibaba Cloud")
+    _common_arguments(
+        subcommands.add_parser(MIGRATE, help="migrate the state store to this version's schema")
+    )
+    _common_arguments(
+        subcommands.add_parser(
+            ROTATE_KEYS, help="re-encrypt every stored secret with the first of BROKER_ENCRYPTION_KEYS"
+        )
+    )
+    for subparser in subcommands.choices.values():
+        # An option given before the subcommand stays: a subcommand's own defaults would
+        # overwrite it, so they are left out (the main parser's apply).
+        for action in subparser._actions:
+            if action.dest != "help":
+                action.default = argparse.SUPPRESS
+    return parser
+
+
+def _common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="YAML settings file (the environment wins over it)")
     parser.add_argument("--port", type=int, help="port to listen on (default: $PORT or 8080; --demo: 8080)")
     parser.add_argument("--host", help="address to listen on (default: $BROKER_HOST or 0.0.0.0)")
@@ -106,47 +157,38 @@ def _parser(command: BrokerCommand) -> argparse.ArgumentParser:
     parser.add_argument(
         "--aliyun-endpoint", metavar="URL", help="Alibaba Cloud API endpoint override, e.g. an emulator's URL"
     )
+
+
+def _serve_arguments(command: BrokerCommand, parser: argparse.ArgumentParser) -> None:
+    _common_arguments(parser)
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="do not call Alibaba Cloud before serving (by default, refused credentials stop the start)",
+    )
     parser.add_argument(
         "--demo",
         action="store_true",
         help="serve on 127.0.0.1 against an in-process Alibaba Cloud emulator, with throw-away state",
     )
     command.demo_arguments(parser)
-    return parser
 
 
-def _settings(
-    command: BrokerCommand, args: argparse.Namespace, environ: Mapping[str, str]
-) -> CloudBrokerSettings:
-    settings = command.settings_class.from_sources(environ, args.config)
-    overrides: dict[str, Any] = {}
-    if args.port is not None:
-        overrides["port"] = args.port
-    if args.host is not None:
-        overrides["host"] = args.host
-    if args.state_url is not None:
-        overrides["state_url"] = args.state_url
-    if args.aliyun_endpoint is not None:
-        overrides["aliyun_endpoint"] = args.aliyun_endpoint
-    return dataclasses.replace(settings, **overrides) if overrides else settings
-
-
-def _port(settings: CloudBrokerSettings) -> AliyunPort:
-    from openbroker_aliyun.aliyun.sdk_client import SdkAliyunClient
-    from openbroker_aliyun.metrics import aliyun_call_observer
-
-    return SdkAliyunClient(settings.aliyun(), on_call=aliyun_call_observer())
-
-
-def _check_broker(command: BrokerCommand, settings: CloudBrokerSettings) -> None:
-    """Build the broker once before forking workers: a bad catalog stops the start."""
-    command.build_broker(settings, _port(settings))
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings the flags give (they win over the file and the environment)."""
+    flags = {
+        "port": args.port,
+        "host": args.host,
+        "state_url": args.state_url,
+        "aliyun_endpoint": args.aliyun_endpoint,
+    }
+    return {name: value for name, value in flags.items() if value is not None}
 
 
 def _app(command: BrokerCommand, settings: CloudBrokerSettings) -> Any:
     from openbroker_aliyun.app import create_app
 
-    broker = command.build_broker(settings, _port(settings))
+    broker = command.build_broker(settings, aliyun_port(settings))
     return create_app(broker, settings, driver_settings=driver_settings(settings))
 
 
@@ -235,7 +277,7 @@ def _demo(command: BrokerCommand, args: argparse.Namespace, out: TextIO) -> int:
             **command.demo_settings(args),
         )
         configure_logging(settings.log_level)
-        broker = command.build_broker(settings, _port(settings))
+        broker = command.build_broker(settings, aliyun_port(settings))
         app = create_app(broker, settings, driver_settings=driver_settings(settings))
         server = make_server(settings.host, settings.port, app, threaded=True)
     except Exception:

@@ -2,6 +2,11 @@
 
 rds-broker --demo                      # against an in-process emulator, nothing to set up
 rds-broker --config broker.yml         # for real: settings from the file and environment
+rds-broker check-config                # every check, one line each (exit 78 on a problem)
+rds-broker migrate                     # migrate the state store
+rds-broker rotate-keys                 # re-encrypt the state store with the first key
+
+The subcommands are those of every Alibaba broker (``aliyun_brokers.common.cli``).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ COMMAND = BrokerCommand(
     description="Open Service Broker for ApsaraDB RDS for MySQL and PostgreSQL on Alibaba Cloud.",
     settings_class=RdsSettings,
     build_broker=RdsBroker,
+    product="rds",
     demo_arguments=_demo_arguments,
     demo_emulator=_demo_emulator,
     demo_settings=_demo_settings,

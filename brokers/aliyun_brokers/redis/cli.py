@@ -2,8 +2,10 @@
 
 redis-broker --demo                     # against an in-process emulator, nothing to set up
 redis-broker --config broker.yml        # for real: settings from the file and environment
+redis-broker check-config               # every check, one line each (exit 78 on a problem)
 
-The settings, the ``--demo`` mode and the command line are those of ``rds-broker``
+The settings, the ``--demo`` mode and the command line (``serve``, ``check-config``,
+``migrate``, ``rotate-keys``, ``--version``) are those of ``rds-broker``
 (``aliyun_brokers.common.cli``); the demo backs its Redis instances by real
 ``redis-server`` processes when one is installed.
 """
@@ -41,6 +43,7 @@ COMMAND = BrokerCommand(
     description="Open Service Broker for ApsaraDB for Redis on Alibaba Cloud.",
     settings_class=CloudBrokerSettings,
     build_broker=RedisBroker,
+    product="r-kvstore",
     demo_arguments=_demo_arguments,
     demo_emulator=_demo_emulator,
     broker_name="aliyun-redis",
