@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import logging
 import os
 import signal
@@ -18,6 +19,18 @@ from .faults import FaultSpecError, parse_fault_spec
 DEFAULT_PORT = 8099
 
 
+def _installed_version() -> str:
+    """The installed distribution's version.
+
+    Read here rather than from ``openbroker_aliyun.__version__``: the emulator stands alone
+    and imports nothing of the library (docs/architecture.md).
+    """
+    try:
+        return importlib.metadata.version("openbroker-aliyun")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree never installed
+        return "0+unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     env = os.environ.get
     parser = argparse.ArgumentParser(
@@ -27,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
             "for brokers and tests. Point any Aliyun SDK at http://HOST:PORT (see docs/emulator.md)."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_installed_version()}")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free port)"

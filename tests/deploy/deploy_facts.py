@@ -2,8 +2,9 @@
 
 The environment variables the broker reads and which of them are secret come from its
 settings classes (``setting(env=..., secret=True)`` fields, ``repr=False``); the console
-scripts from setup.cfg. Nothing here is a second, hand-kept list of the same facts,
-except ``REQUIRED_SECRET_ENV``: the secrets a production deployment must supply.
+scripts from setup.cfg; the image's pinned versions from constraints.txt. Nothing here is
+a second, hand-kept list of the same facts, except ``REQUIRED_SECRET_ENV``: the secrets a
+production deployment must supply.
 """
 
 from __future__ import annotations
@@ -11,17 +12,21 @@ from __future__ import annotations
 import configparser
 import dataclasses
 import re
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "kubernetes"
 BASE = K8S / "base"
 OVERLAY = K8S / "overlays" / "example"
 CF = ROOT / "deploy" / "cloudfoundry"
+CONSTRAINTS = ROOT / "constraints.txt"
 
 HEALTH_LIVE = "/health/live"
 HEALTH_READY = "/health/ready"
@@ -100,12 +105,44 @@ def secret_env_vars() -> frozenset[str]:
     return frozenset(names)
 
 
+def setup_cfg() -> configparser.ConfigParser:
+    """The project's setup.cfg, parsed."""
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    return cfg
+
+
+def exact_pins(lines: Iterable[str], source: str) -> dict[str, str]:
+    """``name==version`` lines (blanks and ``#`` comments skipped) as {canonical name: version}.
+
+    Any other line fails, naming ``source`` and the line: a range or an unpinned name
+    would let the installed version drift.
+    """
+    pins: dict[str, str] = {}
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        requirement = Requirement(line)
+        specs = list(requirement.specifier)
+        assert len(specs) == 1 and specs[0].operator == "==" and "*" not in specs[0].version, (
+            f"{source}:{number}: {line!r} is not an exact pin"
+        )
+        name = canonicalize_name(requirement.name)
+        assert name not in pins, f"{source}:{number}: {requirement.name} twice"
+        pins[name] = specs[0].version
+    return pins
+
+
+def constraint_pins() -> dict[str, str]:
+    """constraints.txt, the versions the image installs, as {canonical name: version}."""
+    return exact_pins(CONSTRAINTS.read_text(encoding="utf-8").splitlines(), CONSTRAINTS.name)
+
+
 @cache
 def console_scripts() -> frozenset[str]:
     """The commands ``pip install .`` puts on the PATH (setup.cfg entry points)."""
-    cfg = configparser.ConfigParser()
-    cfg.read(ROOT / "setup.cfg")
-    lines = cfg.get("options.entry_points", "console_scripts", fallback="").splitlines()
+    lines = setup_cfg().get("options.entry_points", "console_scripts", fallback="").splitlines()
     return frozenset(
         line.split("=", 1)[0].strip() for line in lines if "=" in line and not line.strip().startswith("#")
     )

@@ -1,10 +1,12 @@
 """The Dockerfile and its build context, checked without a Docker engine.
 
 No engine runs here, so the image is not built. Instead the Dockerfile is parsed and
-checked (base image, non-root user, command, port, no secrets); the build context that
-.dockerignore lets through is assembled exactly; and setuptools reads the project from
-that context alone, as the image's ``pip install .`` does: every package, every data file
-and the console script the image runs must be there.
+checked (pinned base image, pinned dependencies, non-root user, command, port, no
+secrets); its HEALTHCHECK command is run as Docker would run it, against a real broker
+served on loopback; the build context that .dockerignore lets through is assembled
+exactly; and setuptools reads the project from that context alone, as the image's
+``pip install`` does: every package, every data file and the console script the image
+runs must be there.
 """
 
 from __future__ import annotations
@@ -18,12 +20,29 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable, Iterable
+from urllib.parse import urlsplit
 
 import yaml
-from deploy_facts import ROOT, console_scripts, looks_secret
+from aliyun_brokers.common.cli import emulator_settings
+from aliyun_brokers.rds.broker import RdsBroker
+from aliyun_brokers.rds.settings import RdsSettings
+from deploy_facts import HEALTH_LIVE, ROOT, console_scripts, constraint_pins, looks_secret, setup_cfg
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+
+from openbroker_aliyun.aliyun.sdk_client import SdkAliyunClient
+from openbroker_aliyun.testing.servers import broker_server, serve_wsgi
 
 DOCKERFILE = ROOT / "Dockerfile"
 DEPLOYMENT = ROOT / "deploy" / "kubernetes" / "base" / "deployment.yaml"
+
+# A base image that cannot move under the build: an exact Python patch release on a named
+# Debian release (python:3.11.17-slim-bookworm), optionally with its digest, or a digest
+# alone. python:3.11-slim, python:3.11.17-slim (Debian may change) or latest all move.
+_EXACT_TAG = re.compile(r"python:(?P<python>3\.\d+\.\d+)-slim-(?P<debian>[a-z]+)(@sha256:[0-9a-f]{64})?")
+_DIGEST_ONLY = re.compile(r"python@sha256:[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -88,10 +107,21 @@ def pod_spec() -> dict[str, object]:
 # ------------------------------------------------------------------------- Dockerfile
 
 
-def test_both_stages_use_the_same_slim_python_311() -> None:
+def test_both_stages_use_the_same_pinned_slim_python() -> None:
     images = [stage[0].argument.split()[0] for stage in stages()]
-    assert images and all(image == "python:3.11-slim" for image in images), images
     # The virtualenv copied from the first stage only runs on the same Python.
+    assert len(images) == 2 and len(set(images)) == 1, images
+    image = images[0]
+    exact = _EXACT_TAG.fullmatch(image)
+    assert exact or _DIGEST_ONLY.fullmatch(image), (
+        f"{image} is a floating tag: pin python:X.Y.Z-slim-<debian> (and/or @sha256:...)"
+    )
+    if exact:
+        requires_python = SpecifierSet(setup_cfg()["options"]["python_requires"])
+        assert requires_python.contains(exact["python"]), f"{image} runs a Python setup.cfg does not allow"
+        # The page that describes the image names the base it really has.
+        tag = image.split("@")[0]
+        assert f"`{tag}`" in (ROOT / "docs" / "kubernetes.md").read_text(encoding="utf-8"), tag
 
 
 def test_final_stage_runs_as_a_numeric_non_root_user_matching_the_pod() -> None:
@@ -135,8 +165,148 @@ def test_the_image_carries_the_installed_virtualenv_not_the_source() -> None:
     copies = [ins.argument for ins in final if ins.keyword == "COPY"]
     assert copies == ["--from=build /opt/broker /opt/broker"]
     assert env_pairs(final)["PATH"].startswith("/opt/broker/bin:")
+
+
+# ----------------------------------------------------------------- pinned dependencies
+
+
+def test_the_build_installs_the_project_at_the_pinned_versions() -> None:
     build = stages()[0]
-    assert any(ins.keyword == "RUN" and re.search(r"pip install \.$", ins.argument) for ins in build)
+    installs = [
+        (i, ins) for i, ins in enumerate(build) if ins.keyword == "RUN" and "pip install" in ins.argument
+    ]
+    assert [ins.argument for _, ins in installs] == ["/opt/broker/bin/pip install -c constraints.txt ."]
+    # The constraints file is in the stage before the install reads it.
+    copied_before = [ins.argument.split()[:-1] for ins in build[: installs[0][0]] if ins.keyword == "COPY"]
+    assert any("constraints.txt" in sources for sources in copied_before)
+
+
+def test_constraints_pin_every_runtime_requirement_within_its_range() -> None:
+    pins = constraint_pins()
+    requirements = [
+        Requirement(line.strip())
+        for line in setup_cfg()["options"]["install_requires"].splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
+    assert requirements
+    for requirement in requirements:
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{requirement.name} is not pinned in constraints.txt (see its header)"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
+            f"constraints.txt pins {requirement.name}=={pins[name]}, outside setup.cfg's {requirement}"
+        )
+    # The project itself is never pinned: the image installs it from the source.
+    assert "openbroker-aliyun" not in pins
+
+
+# ------------------------------------------------------------------------- HEALTHCHECK
+
+
+@dataclass(frozen=True)
+class Healthcheck:
+    options: dict[str, str]
+    command: list[str]
+
+
+def healthcheck() -> Healthcheck:
+    """The final stage's HEALTHCHECK: its --options and its exec-form command."""
+    rest = only(final_stage(), "HEALTHCHECK").argument
+    options: dict[str, str] = {}
+    while rest.startswith("--"):
+        option, _, rest = rest.partition(" ")
+        key, _, value = option[2:].partition("=")
+        options[key] = value
+        rest = rest.lstrip()
+    keyword, _, command = rest.partition(" ")
+    assert keyword == "CMD", "HEALTHCHECK CMD [...]: NONE would switch the base image's check off"
+    parsed = json.loads(command)
+    # Exec form: no shell between Docker and the probe, so its exit status is the probe's.
+    assert isinstance(parsed, list) and all(isinstance(part, str) for part in parsed), command
+    return Healthcheck(options, parsed)
+
+
+def _seconds(duration: str) -> float:
+    """A Docker duration such as ``30s``, ``1m30s`` or ``500ms``, in seconds."""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", duration)
+    assert parts and "".join(n + u for n, u in parts) == duration, f"not a duration: {duration!r}"
+    return sum(float(number) * units[unit] for number, unit in parts)
+
+
+def test_healthcheck_timing_is_explicit_and_sane() -> None:
+    options = healthcheck().options
+    assert set(options) >= {"interval", "timeout", "start-period", "retries"}, options
+    interval, timeout = _seconds(options["interval"]), _seconds(options["timeout"])
+    assert 0 < timeout < interval, "a probe must end before the next one starts"
+    assert _seconds(options["start-period"]) > 0, "gunicorn and the state store need a moment at start"
+    assert int(options["retries"]) >= 2, "one slow answer must not mark the broker unhealthy"
+
+
+def run_healthcheck(port: int) -> subprocess.CompletedProcess[str]:
+    """The HEALTHCHECK command exactly as Docker runs it in the final stage's environment.
+
+    The image's PATH starts with the virtualenv's bin folder, so its ``python`` is the one
+    the broker runs on; here that is the test's virtualenv. An HTTP proxy is set, as an
+    operator might for the broker's calls to Alibaba Cloud: the probe must not use it.
+    """
+    proxy = "http://127.0.0.1:9"  # nothing listens there: a probe sent through it fails
+    env = {
+        "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+        "PORT": str(port),
+        "HTTP_PROXY": proxy,
+        "http_proxy": proxy,
+    }
+    return subprocess.run(
+        healthcheck().command, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def _recording_app(
+    status: str, paths: list[str]
+) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        paths.append(environ["PATH_INFO"])
+        start_response(status, [("Content-Type", "text/plain")])
+        return [b"probe\n"]
+
+    return app
+
+
+def test_healthcheck_command_passes_against_the_broker_the_image_runs(tmp_path: Path) -> None:
+    """The image's broker (rds-broker), served over real HTTP on loopback, is healthy."""
+    assert json.loads(only(final_stage(), "CMD").argument)[0] == "rds-broker"
+    # Its Alibaba endpoint is a closed loopback port: the liveness probe calls nothing there.
+    settings = emulator_settings(
+        RdsSettings,
+        "http://127.0.0.1:9",
+        access_key_id="healthcheck-test",
+        access_key_secret="healthcheck-test-secret",
+        state_dir=tmp_path,
+    )
+    broker = RdsBroker(settings, SdkAliyunClient(settings.aliyun()))
+    with broker_server(broker, settings) as (url, _):
+        port = urlsplit(url).port
+        assert port is not None
+        healthy = run_healthcheck(port)
+    assert healthy.returncode == 0, healthy.stderr[-3000:]
+    # The same port with the broker gone: unhealthy, not a hang and not a pass.
+    assert run_healthcheck(port).returncode != 0
+
+
+def test_healthcheck_command_asks_health_live_and_fails_on_any_other_answer() -> None:
+    paths: list[str] = []
+    with serve_wsgi(_recording_app("503 Service Unavailable", paths)) as url:
+        port = urlsplit(url).port
+        assert port is not None
+        unhealthy = run_healthcheck(port)
+    assert unhealthy.returncode != 0, "a 503 from the broker must make the container unhealthy"
+    assert paths == [HEALTH_LIVE], f"the probe asked {paths}, not {HEALTH_LIVE}"
+    paths.clear()
+    with serve_wsgi(_recording_app("200 OK", paths)) as url:
+        port = urlsplit(url).port
+        assert port is not None
+        assert run_healthcheck(port).returncode == 0
+    assert paths == [HEALTH_LIVE]
 
 
 # ---------------------------------------------------------------------- build context
@@ -199,7 +369,15 @@ def build_context_files() -> list[str]:
 def test_build_context_is_what_the_dockerfile_copies_and_nothing_else() -> None:
     files = build_context_files()
     tops = {rel.split("/")[0] for rel in files}
-    assert tops == {"pyproject.toml", "setup.cfg", "README.md", "openbroker_aliyun", "brokers"}
+    assert tops == {
+        "pyproject.toml",
+        "setup.cfg",
+        "README.md",
+        "LICENSE",
+        "constraints.txt",
+        "openbroker_aliyun",
+        "brokers",
+    }
     assert not [rel for rel in files if "__pycache__" in rel or rel.endswith((".pyc", ".db", ".sqlite"))]
     copied = set()
     for ins in stages()[0]:
@@ -243,8 +421,7 @@ def test_the_build_context_holds_everything_the_install_needs(tmp_path: Path) ->
     scripts = configparser.ConfigParser()
     scripts.read(info / "entry_points.txt")
     # Every package and every data file of the source tree goes into the image ...
-    cfg = configparser.ConfigParser()
-    cfg.read(ROOT / "setup.cfg")
+    cfg = setup_cfg()
     folders = {"aliyun_brokers": "brokers/aliyun_brokers"}
     for package in cfg["options"]["packages"].split():
         top, _, rest = package.partition(".")
