@@ -22,7 +22,7 @@ WORKDIR /src
 COPY pyproject.toml setup.cfg README.md LICENSE constraints.txt ./
 COPY openbroker_aliyun ./openbroker_aliyun
 COPY brokers ./brokers
-RUN /opt/broker/bin/pip install -c constraints.txt .
+RUN /opt/broker/bin/pip install -c constraints.txt '.[aliyun]'
 
 FROM python:3.11.17-slim-bookworm
 # A numeric user, so that Kubernetes' runAsNonRoot can verify it without /etc/passwd.

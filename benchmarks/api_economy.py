@@ -50,10 +50,10 @@ from aliyun_brokers.rds.settings import RdsSettings
 from openbroker_aliyun.aliyun.sdk_client import SdkAliyunClient
 from openbroker_aliyun.config import Credential
 from openbroker_aliyun.emulator import EmulatorConfig, EmulatorServer
+from openbroker_aliyun.emulator.admin_client import EmulatorAdmin
 from openbroker_aliyun.engine import DriverSettings
 from openbroker_aliyun.store.encryption import generate_key
 from openbroker_aliyun.testing.client import OSBClient, PollingPolicy
-from openbroker_aliyun.testing.emulator_admin import EmulatorAdmin
 from openbroker_aliyun.testing.servers import broker_server
 
 KEY_ID, KEY_SECRET = "bench", secrets.token_urlsafe(16)

@@ -369,6 +369,7 @@ class BrokerSettings:
             settings=settings if not problems else None,
             values={**defaults, **values},
             problems=tuple(problems),
+            given=frozenset(values) | failed,
         )
 
 
@@ -388,6 +389,9 @@ class SettingsReading(Generic[SettingsT]):
     settings: SettingsT | None
     values: Mapping[str, Any] = field(repr=False)
     problems: tuple[str, ...]
+    #: The fields the file, the environment or the overrides gave, well or not (the
+    #: others defaulted).
+    given: frozenset[str] = frozenset()
 
 
 def _required(spec: dataclasses.Field[Any]) -> bool:

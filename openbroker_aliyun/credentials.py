@@ -12,8 +12,10 @@ databases get ``sqlalchemy-uri``, the same URL with SQLAlchemy's dialect and dri
 ``mysql://`` as mysqlclient and, up to 2.0, ``postgresql://`` as psycopg2, drivers that
 need a compiler or system libraries and that apps often do not install.
 
-Alibaba's account and password rules (RDS and Redis ``CreateAccount``) are in the
-constants below; nothing here ever logs or echoes a password.
+Nothing here knows a cloud: a broker passes its own rules (a password's length and
+special characters, an account name's longest length and forbidden prefixes, the
+``provider`` of its credentials); the Alibaba brokers' are in
+``aliyun_brokers.common.credentials``. Nothing here ever logs or echoes a password.
 """
 
 from __future__ import annotations
@@ -27,22 +29,12 @@ from urllib.parse import quote, urlencode
 
 from openbroker_aliyun.domain import Endpoint
 
-#: The special characters Alibaba accepts in RDS and Redis account passwords.
-ALIYUN_PASSWORD_SPECIALS = "!@#$%^&*()_+-="  # noqa: S105 (an alphabet, not a password)
-#: Alibaba's password length limits (RDS and Redis accounts).
-PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH = 8, 32
-
-#: Longest account name per engine (Alibaba ``CreateAccount`` rules).
-MYSQL_ACCOUNT_MAX_LENGTH = 32  # MySQL 5.7 / 8.0
-MYSQL_56_ACCOUNT_MAX_LENGTH = 16
-POSTGRESQL_ACCOUNT_MAX_LENGTH = 63  # cloud disks; must not start with "pg"
-POSTGRESQL_LOCAL_SSD_ACCOUNT_MAX_LENGTH = 16
-REDIS_ACCOUNT_MAX_LENGTH = 100
-#: PostgreSQL on RDS reserves names starting with "pg".
-POSTGRESQL_FORBIDDEN_PREFIXES = ("pg",)
-
-#: ``provider`` of every credential set (servicebinding.io RECOMMENDED entry).
-PROVIDER = "alibabacloud"
+#: The special characters ``generate_password`` uses unless told otherwise: punctuation
+#: that shells and most services accept in passwords (URIs get it percent-encoded).
+DEFAULT_PASSWORD_SPECIALS = "!@#$%^&*()_+-="  # noqa: S105 (an alphabet, not a password)
+#: The lengths ``generate_password`` makes: long enough to hold every character class and
+#: be unguessable, short enough for any column. A service's own limits may be narrower.
+PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH = 8, 128
 
 #: SQLAlchemy's ``dialect+driver`` in ``sqlalchemy-uri``, per engine: the drivers that
 #: install from wheels everywhere (PyMySQL is pure Python; psycopg 3, psycopg2's
@@ -60,13 +52,14 @@ _MIN_HASH_CHARS, _MAX_HASH_CHARS = 8, 24
 _UNSAFE_HOST = re.compile(r"[\s/@?#\\]")
 
 
-def generate_password(length: int = 24, *, specials: str = ALIYUN_PASSWORD_SPECIALS) -> str:
+def generate_password(length: int = 24, *, specials: str = DEFAULT_PASSWORD_SPECIALS) -> str:
     """A random password (``secrets``) with a lower-case letter, an upper-case letter, a
     digit and, when ``specials`` is not empty, a special character.
 
-    ``length`` must be within Alibaba's 8 to 32; ``specials`` a subset of printable ASCII
-    punctuation (the default is Alibaba's whole set). Passwords may hold URI delimiters:
-    ``build_uri`` percent-encodes them.
+    ``length`` must be within ``PASSWORD_MIN_LENGTH`` to ``PASSWORD_MAX_LENGTH`` (8 to
+    128); ``specials`` a subset of printable ASCII punctuation (the default is
+    ``DEFAULT_PASSWORD_SPECIALS``). Passwords may hold URI delimiters: ``build_uri``
+    percent-encodes them.
     """
     if not PASSWORD_MIN_LENGTH <= length <= PASSWORD_MAX_LENGTH:
         raise ValueError(f"password length must be {PASSWORD_MIN_LENGTH}-{PASSWORD_MAX_LENGTH}, not {length}")
@@ -154,16 +147,19 @@ def database_credentials(
     database: str,
     tls: bool,
     jdbc: bool = False,
+    provider: str | None = None,
 ) -> dict[str, Any]:
     """The credentials of a MySQL or PostgreSQL binding.
 
     Keys: ``uri`` (``mysql://`` or ``postgresql://``), ``sqlalchemy-uri`` (the same with
     ``SQLALCHEMY_DRIVERS``' driver, and with ``tls`` that driver's TLS option), ``host``,
     ``hostname``, ``port`` (a number), ``username``, ``password``, ``database``, ``name``
-    (both the database name), ``type`` (the engine), ``provider``; for PostgreSQL with
-    ``tls`` also ``sslmode: require`` and ``?sslmode=require`` in ``uri``; with ``jdbc`` also
-    ``jdbcUrl`` (user and password as encoded query parameters; with ``tls``,
-    ``sslmode=require`` or ``useSSL=true&requireSSL=true&verifyServerCertificate=false``).
+    (both the database name), ``type`` (the engine), ``provider`` (when given: who runs
+    the service, e.g. ``alibabacloud``, an entry servicebinding.io recommends); for
+    PostgreSQL with ``tls`` also ``sslmode: require`` and ``?sslmode=require`` in ``uri``;
+    with ``jdbc`` also ``jdbcUrl`` (user and password as encoded query parameters; with
+    ``tls``, ``sslmode=require`` or
+    ``useSSL=true&requireSSL=true&verifyServerCertificate=false``).
 
     A MySQL ``uri`` carries no TLS parameter even with ``tls``: clients spell it each
     their own way (``ssl-mode``, ``sslMode``, ``ssl_mode``) and SQLAlchemy with PyMySQL
@@ -192,8 +188,9 @@ def database_credentials(
         "database": database,
         "name": database,
         "type": engine,
-        "provider": PROVIDER,
     }
+    if provider is not None:
+        out["provider"] = provider
     if engine == "postgresql" and tls:
         out["sslmode"] = "require"
     if jdbc:
@@ -209,6 +206,7 @@ def redis_credentials(
     password: str | None,
     tls: bool,
     database: int = 0,
+    provider: str | None = None,
 ) -> dict[str, Any]:
     """The credentials of a Redis binding.
 
@@ -216,7 +214,7 @@ def redis_credentials(
     is no ACL user), ``host``, ``hostname``, ``port`` (a number), ``username`` and
     ``password`` (left out when ``None``: Kubernetes Secrets hold no nulls), ``database``
     (the index as a string, as Spring Cloud Bindings reads it), ``type`` ``redis``,
-    ``provider``; with ``tls`` also ``tls_port`` (java-cfenv switches to TLS on it) and
+    ``provider`` (when given); with ``tls`` also ``tls_port`` (java-cfenv switches to TLS on it) and
     ``ssl: "true"`` (Spring Cloud Bindings).
     """
     if isinstance(database, bool) or not isinstance(database, int) or database < 0:
@@ -238,7 +236,9 @@ def redis_credentials(
         out["username"] = username
     if password is not None:
         out["password"] = password
-    out.update({"database": str(database), "type": "redis", "provider": PROVIDER})
+    out.update({"database": str(database), "type": "redis"})
+    if provider is not None:
+        out["provider"] = provider
     if tls:
         out["tls_port"] = port
         out["ssl"] = "true"

@@ -1,9 +1,12 @@
-"""JSON log lines on stdout, with secrets redacted from ``extra`` fields.
+"""Log lines on stdout, JSON by default, with secrets redacted from ``extra`` fields.
 
 Every record becomes one JSON object: ``time``, ``level``, ``logger``, ``message``, the
 ``extra`` fields the caller passed, and ``exception`` (the traceback) when there is one.
-``RedactionFilter`` replaces the value of any extra field (at any depth of dicts and
-lists) whose key looks like a secret: password, secret, credentials, token, key.
+The ``text`` format is for a person at a terminal (a broker's ``--demo``): ``12:01:02 INFO
+openbroker_aliyun.engine: provision succeeded instance_id=42``, local time, the extra
+fields as ``name=value`` after the message. ``RedactionFilter``, on both, replaces the
+value of any extra field (at any depth of dicts and lists) whose key looks like a secret:
+password, secret, credentials, token, key.
 """
 
 from __future__ import annotations
@@ -13,13 +16,15 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 # Attributes every LogRecord has; anything else on a record came from ``extra``.
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 SECRET_KEY_PATTERN = re.compile(r"pass(word|wd)?|secret|credential|token|key|authorization", re.IGNORECASE)
 REDACTED = "[REDACTED]"
+
+LogFormat = Literal["json", "text"]
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
@@ -68,26 +73,73 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, ensure_ascii=False)
 
 
-class JsonStreamHandler(logging.StreamHandler):
-    """A stream handler (stdout by default) writing redacted JSON lines."""
+class TextFormatter(logging.Formatter):
+    """``HH:MM:SS LEVEL logger: message name=value ...``, the traceback on the lines after.
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    Extra fields that are None, or whose value the message already shows (an access
+    line's method, path and status), are left out: the line is read, not parsed.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        words = set(message.split())
+        fields = [
+            f"{name}={rendered}"
+            for name, value in _extras(record).items()
+            if value is not None and value != "" and (rendered := _text_value(value)) not in words
+        ]
+        stamp = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        line = " ".join([f"{stamp} {record.levelname} {record.name}: {message}", *fields])
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        if record.stack_info:
+            line += "\n" + self.formatStack(record.stack_info)
+        return line
+
+
+def _text_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value if value.strip() and not any(char.isspace() for char in value) else json.dumps(value)
+    if isinstance(value, bool | int | float):
+        return str(value)
+    return json.dumps(value, default=str, ensure_ascii=False)
+
+
+class _RedactingStreamHandler(logging.StreamHandler):
+    """A stream handler (stdout by default) with the redaction filter."""
+
+    def __init__(self, stream: TextIO | None, formatter: logging.Formatter) -> None:
         super().__init__(stream if stream is not None else sys.stdout)
-        self.setFormatter(JsonFormatter())
+        self.setFormatter(formatter)
         self.addFilter(RedactionFilter())
 
 
-def configure_logging(level: int | str = logging.INFO) -> None:
-    """Send every log record to stdout as a JSON line, with secrets redacted.
+class JsonStreamHandler(_RedactingStreamHandler):
+    """A stream handler (stdout by default) writing redacted JSON lines."""
 
-    Replaces the root handler this function installed before (safe to call twice) and
-    leaves handlers that others installed alone.
+    def __init__(self, stream: TextIO | None = None) -> None:
+        super().__init__(stream, JsonFormatter())
+
+
+class TextStreamHandler(_RedactingStreamHandler):
+    """A stream handler (stdout by default) writing redacted text lines (``TextFormatter``)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        super().__init__(stream, TextFormatter())
+
+
+def configure_logging(level: int | str = logging.INFO, log_format: LogFormat = "json") -> None:
+    """Send every log record to stdout, one line each, with secrets redacted.
+
+    ``log_format``: ``json`` (one object a line, what a platform's log pipeline wants) or
+    ``text`` (for a person at a terminal). Replaces the root handler this function
+    installed before (safe to call twice) and leaves handlers that others installed alone.
     """
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if isinstance(handler, JsonStreamHandler):
+        if isinstance(handler, _RedactingStreamHandler):
             root.removeHandler(handler)
-    root.addHandler(JsonStreamHandler())
+    root.addHandler(TextStreamHandler() if log_format == "text" else JsonStreamHandler())
     root.setLevel(level.upper() if isinstance(level, str) else level)
 
 

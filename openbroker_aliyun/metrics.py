@@ -1,4 +1,4 @@
-"""Prometheus metrics of a broker: HTTP requests, async operations, Alibaba Cloud calls.
+"""Prometheus metrics of a broker: HTTP requests and async operations, and a home for more.
 
 ``GET /metrics`` (see ``openbroker_aliyun.api.metrics_endpoint``) serves:
 
@@ -9,9 +9,9 @@
 | ``osb_requests_in_progress`` | gauge | none |
 | ``osb_operations`` | gauge, read from the state store at scrape time | ``kind``, ``state`` |
 | ``osb_state_store_up`` | gauge: 1 when that read worked | none |
-| ``aliyun_calls_total`` | counter, per attempt | ``product``, ``action``, ``code`` (``OK`` or the error) |
-| ``aliyun_call_retries_total`` | counter: attempts after the first | ``product``, ``action`` |
-| ``aliyun_call_duration_seconds`` | histogram, per attempt | ``product``, ``action`` |
+
+plus the metric sets other parts define with ``metric_set`` (the Alibaba transport's
+``aliyun_*`` metrics: ``openbroker_aliyun.aliyun.metrics``).
 
 Labels never hold a raw path, an id or a parameter: routes are templates
 (``/v2/service_instances/<instance_id>``), unknown routes are ``unmatched``, and odd
@@ -30,13 +30,12 @@ from __future__ import annotations
 import glob
 import logging
 import os
-import re
 import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess, values
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -46,17 +45,12 @@ from prometheus_client.registry import Collector
 from openbroker_aliyun.domain import OperationKind, OperationState
 from openbroker_aliyun.store.errors import StoreUnavailable
 
-if TYPE_CHECKING:
-    from openbroker_aliyun.aliyun.sdk_client import CallObserver
-
 log = logging.getLogger("openbroker_aliyun.metrics")
 
 MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 # Broker requests are mostly fast; a synchronous step may take up to the 55 s worker timeout.
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-# One Alibaba API call: tens of milliseconds to the read timeout (10 s by default).
-ALIYUN_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 #: The ``endpoint`` label of a request that matched no route (a 404 or 405).
 UNMATCHED = "unmatched"
@@ -64,9 +58,8 @@ UNMATCHED = "unmatched"
 OTHER = "other"
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-# Alibaba error codes are dotted identifiers (``InvalidDBInstanceId.NotFound``); anything
-# else (an HTML page, a long message) must not become a label.
-_ERROR_CODE = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,79}")
+
+MetricSetT = TypeVar("MetricSetT")
 
 
 # --------------------------------------------------------------------- the metrics
@@ -80,13 +73,14 @@ class BrokerMetrics:
     requests: Counter
     request_duration: Histogram
     requests_in_progress: Gauge
-    aliyun_calls: Counter
-    aliyun_retries: Counter
-    aliyun_duration: Histogram
     # The labelled children of ``requests`` and ``request_duration`` by (endpoint, method,
     # status): looking them up in prometheus-client costs more than counting. Bounded,
     # as the label values are.
     request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    # The metric sets of ``metric_set``, by the function that made them.
+    extensions: dict[Callable[[CollectorRegistry], Any], Any] = field(
         default_factory=dict, compare=False, repr=False
     )
 
@@ -115,25 +109,6 @@ class BrokerMetrics:
                 # Summed over the live workers; a dead worker's requests are not in flight.
                 multiprocess_mode="livesum",
             ),
-            aliyun_calls=Counter(
-                "aliyun_calls",
-                "Alibaba Cloud API call attempts, by product, action and outcome (OK or the error code).",
-                ["product", "action", "code"],
-                registry=registry,
-            ),
-            aliyun_retries=Counter(
-                "aliyun_call_retries",
-                "Alibaba Cloud API call attempts after the first (retries of transient errors).",
-                ["product", "action"],
-                registry=registry,
-            ),
-            aliyun_duration=Histogram(
-                "aliyun_call_duration_seconds",
-                "Time of one Alibaba Cloud API call attempt, by product and action.",
-                ["product", "action"],
-                buckets=ALIYUN_BUCKETS,
-                registry=registry,
-            ),
         )
 
 
@@ -157,6 +132,25 @@ def broker_metrics() -> BrokerMetrics:
         return _metrics
 
 
+def metric_set(create: Callable[[CollectorRegistry], MetricSetT]) -> MetricSetT:
+    """This process's instance of a set of metrics defined outside the core.
+
+    ``create`` makes the metric objects in the registry it is given (call it with the
+    same function every time: it is the key). It runs once per process, and again after
+    a switch to multiprocess mode, as the core's own metrics do, so that the values follow
+    ``serve``'s workers and ``render`` exposes them. A transport or a broker defines its
+    metrics this way (``openbroker_aliyun.aliyun.metrics`` does).
+    """
+    found = broker_metrics()
+    made = found.extensions.get(create)
+    if made is None:
+        with _lock:
+            made = found.extensions.get(create)
+            if made is None:
+                made = found.extensions[create] = create(found.registry)
+    return made
+
+
 # ----------------------------------------------------------------- what is counted
 
 
@@ -164,11 +158,6 @@ def method_label(method: str) -> str:
     """The HTTP method, or ``other`` for methods no client of a broker uses."""
     upper = method.upper()
     return upper if upper in _METHODS else OTHER
-
-
-def code_label(code: str) -> str:
-    """An Alibaba outcome code as a label: the code itself when it looks like one."""
-    return code if _ERROR_CODE.fullmatch(code) else OTHER
 
 
 def request_started() -> None:
@@ -191,25 +180,6 @@ def observe_request(endpoint: str, method: str, status: int, duration_s: float) 
         )
     children[0].inc()
     children[1].observe(max(duration_s, 0.0))
-
-
-def observe_aliyun_call(product: str, action: str, code: str, attempt: int, duration_s: float) -> None:
-    """Count one attempt of an Alibaba Cloud call (the ``on_call`` signature of ``SdkAliyunClient``)."""
-    found = broker_metrics()
-    found.aliyun_calls.labels(product, action, code_label(code)).inc()
-    found.aliyun_duration.labels(product, action).observe(max(duration_s, 0.0))
-    if attempt > 1:
-        found.aliyun_retries.labels(product, action).inc()
-
-
-def aliyun_call_observer() -> CallObserver:
-    """The ``on_call`` hook that feeds the ``aliyun_*`` metrics.
-
-    Pass it when building the Alibaba client::
-
-        SdkAliyunClient(settings.aliyun(), on_call=aliyun_call_observer())
-    """
-    return observe_aliyun_call
 
 
 # ------------------------------------------------------------ operations (scraped)

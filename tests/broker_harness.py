@@ -34,10 +34,10 @@ from openbroker_aliyun.aliyun.sdk_client import SdkAliyunClient
 from openbroker_aliyun.broker import ServiceBroker
 from openbroker_aliyun.domain import InstanceOperation, InstanceRecord, OperationKind
 from openbroker_aliyun.emulator import EmulatorConfig, EmulatorServer
+from openbroker_aliyun.emulator.admin_client import EmulatorAdmin
 from openbroker_aliyun.emulator.app import EmulatorApp
 from openbroker_aliyun.engine import DriverSettings
 from openbroker_aliyun.testing.client import OSBClient, PollingPolicy
-from openbroker_aliyun.testing.emulator_admin import EmulatorAdmin
 from openbroker_aliyun.testing.servers import broker_server
 
 SettingsT = TypeVar("SettingsT", bound=CloudBrokerSettings)
@@ -199,8 +199,10 @@ def provision_operation(
 
 @dataclass
 class Demo:
-    """A ``<broker> --demo`` process and what its banner says."""
+    """A ``<broker> --demo`` process and what it printed."""
 
+    process: subprocess.Popen[str]
+    #: Everything it printed up to the banner's last line (its start-up log lines first).
     banner: str
     url: str
     username: str
@@ -209,10 +211,19 @@ class Demo:
     farewell: str = ""
     returncode: int | None = None
 
+    @property
+    def output(self) -> str:
+        return self.banner + self.farewell
+
+
+#: How the demo writes a log line: ``12:01:02 INFO openbroker_aliyun.engine: message``.
+TEXT_LOG_LINE = re.compile(r"^\d\d:\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: ")
+
 
 @contextmanager
-def demo(command: Sequence[str], env: Mapping[str, str]) -> Iterator[Demo]:
-    """Run ``command`` (a broker with ``--demo``), read its banner; Ctrl-C (SIGINT) it at the end."""
+def demo(command: Sequence[str], env: Mapping[str, str], stop_signal: int = signal.SIGINT) -> Iterator[Demo]:
+    """Run ``command`` (a broker with ``--demo``), read its banner; ``stop_signal`` it at the end
+    (its whole process group) and wait, bounded, for it to exit."""
     process = subprocess.Popen(
         list(command),
         env=dict(env),
@@ -224,9 +235,9 @@ def demo(command: Sequence[str], env: Mapping[str, str]) -> Iterator[Demo]:
     try:
         assert process.stdout is not None
         lines: list[str] = []
-        for _ in range(40):  # the banner is about 15 lines
+        for _ in range(80):  # the banner is about 20 lines, after about 10 log lines
             lines.append(process.stdout.readline())
-            if "Stop it with Ctrl-C." in lines[-1]:
+            if "Stop it with Ctrl-C." in lines[-1] or not lines[-1]:
                 break
         banner = "".join(lines)
         found = [
@@ -235,9 +246,33 @@ def demo(command: Sequence[str], env: Mapping[str, str]) -> Iterator[Demo]:
         ]
         assert all(found), banner
         url, username, password = (match.group(1) for match in found if match is not None)
-        running = Demo(banner, url, username, password)
+        running = Demo(process, banner, url, username, password)
         yield running
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        remaining, _ = process.communicate(timeout=30)
+        if process.poll() is None:
+            os.killpg(process.pid, stop_signal)
+        try:
+            remaining, _ = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate(timeout=10)
+            raise
     running.farewell, running.returncode = remaining, process.returncode
+
+
+def demo_env(tmpdir: Path) -> dict[str, str]:
+    """This process's environment without broker settings or proxies, with ``TMPDIR`` set
+    to ``tmpdir``: a demo's temporary folders go there, where a test sees what is left."""
+    drop = ("PROXY", "BROKER_", "ALIBABA_CLOUD_", "RDS_", "PORT")
+    env = {key: value for key, value in os.environ.items() if not any(part in key.upper() for part in drop)}
+    return {**env, "TMPDIR": str(tmpdir)}
+
+
+def assert_readable_output(running: Demo) -> None:
+    """No JSON line anywhere; log lines in the text format, some before the banner, none in it."""
+    lines = [line for line in running.output.splitlines() if line.strip()]
+    assert not [line for line in lines if line.lstrip().startswith("{")], running.output
+    start = next(i for i, line in enumerate(lines) if " demo: an OSB broker at " in line)
+    end = next(i for i, line in enumerate(lines) if "Stop it with Ctrl-C." in line)
+    assert any(TEXT_LOG_LINE.match(line) for line in lines[:start]), running.output
+    assert not [line for line in lines[start:end] if TEXT_LOG_LINE.match(line)], "a log line in the banner"

@@ -7,10 +7,12 @@ PostgreSQL and redis-server, and injects faults on demand. See docs/emulator.md.
 
 from .app import EmulatorApp, create_emulator_app
 from .config import EmulatorConfig
+from .discard import Discarded
 from .faults import FaultRule, parse_fault_spec
 from .server import EmulatorServer
 
 __all__ = [
+    "Discarded",
     "EmulatorApp",
     "EmulatorConfig",
     "EmulatorServer",

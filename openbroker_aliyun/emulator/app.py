@@ -5,6 +5,7 @@ Usage in-process (tests, a broker's ``--demo``)::
     app = create_emulator_app(EmulatorConfig.instant())
     # serve it with any WSGI server, or use EmulatorServer (server.py)
     app.calls.count("CreateDBInstance")        # how many calls a broker made
+    app.discard()                              # drops what it made on backing servers
     app.close()                                # stops redis-server children
 """
 
@@ -24,6 +25,7 @@ from .admin import PREFIX, AdminApi
 from .backends.base import BackendError, SqlBackend
 from .calls import CallCounter
 from .config import EmulatorConfig
+from .discard import Discarded
 from .errors import INTERNAL_ERROR, SERVICE_UNAVAILABLE, THROTTLING, ApiError
 from .faults import FaultInjector
 from .kvstore import READ_ONLY_ACTIONS as KVSTORE_READS
@@ -284,6 +286,30 @@ class EmulatorApp:
     def redis_processes(self) -> RedisProcesses | None:
         """The redis-server manager when R-kvstore is backed (tests inspect its children)."""
         return self._redis
+
+    def discard(self) -> Discarded:
+        """Remove every instance, with what it made on the backing servers.
+
+        Drops each RDS instance's databases and accounts (and on PostgreSQL the roles its
+        accounts made) and stops each R-kvstore instance's redis-server; then the state is
+        empty (saved so, with a state file). Nothing the state does not list is touched.
+        For a throw-away emulator (a broker's ``--demo``): call it once nothing calls the
+        emulator any more, before ``close()``.
+        """
+        with self._lock:
+            now = self._clock()
+            gone = Discarded()
+            for actions in self._products.values():
+                actions.settle(now)
+                gone += actions.discard()
+            # A ClientToken of a discarded instance must not answer with it again.
+            self._state.tokens.clear()
+            if self._state_file is not None:
+                self._state_file.save(self._state)
+        for problem in gone.problems:
+            log.warning("discard: %s", problem)
+        log.info("discarded every instance: %s", gone.summary)
+        return gone
 
     def close(self) -> None:
         """Stop the redis-server children; the state file (if any) keeps the metadata."""

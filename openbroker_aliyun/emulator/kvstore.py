@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .backends.base import BackendError
 from .config import EmulatorConfig
+from .discard import Discarded
 from .errors import ApiError, incorrect_state, invalid_parameter, missing_parameter
 from .formats import iso_time, new_instance_id, new_order_id, new_task_id
 from .idempotency import TokenScope
@@ -125,6 +126,16 @@ class KvstoreActions(ProductActions[KvInstance]):
                     self._redis.set_account(instance.id, account.name, account.password, account.privilege)
             except BackendError as exc:
                 log.error("could not restart redis-server for %s: %s", instance.id, exc)
+
+    def discard(self) -> Discarded:
+        """Stop the redis-server of every instance and forget the instances."""
+        stopped: list[str] = []
+        for instance in list(self._instances.values()):
+            if self._redis is not None and self._redis.pid(instance.id) is not None:
+                self._redis.stop(instance.id)
+                stopped.append(instance.id)
+            del self._instances[instance.id]
+        return Discarded(redis_servers=tuple(stopped))
 
     # -- instances --------------------------------------------------------------------------
 

@@ -11,8 +11,9 @@ import logging
 import re
 from typing import Any, Callable
 
-from .backends.base import InstanceView, SqlBackend
+from .backends.base import BackendError, InstanceView, SqlBackend
 from .config import EmulatorConfig
+from .discard import Discarded
 from .errors import ApiError, incorrect_state, invalid_parameter, missing_parameter
 from .formats import iso_time, new_instance_id, new_order_id, new_task_id
 from .idempotency import TokenScope
@@ -150,6 +151,27 @@ class RdsActions(ProductActions[RdsInstance]):
             privileged=tuple(a.name for a in instance.accounts.values() if a.type == "Super"),
             protected=frozenset(others),
         )
+
+    def discard(self) -> Discarded:
+        """Drop what each instance made on its backing server, and forget the instances.
+
+        An instance being deleted lost its databases and accounts at ``DeleteDBInstance``
+        already. One that a server fails to drop stays (its problem is reported), and the
+        others are still dropped.
+        """
+        gone = Discarded()
+        for instance in list(self._instances.values()):
+            backend = self._backend(instance)
+            if backend is not None and instance.status != "Deleting":
+                view = self._view(instance)
+                try:
+                    backend.drop_instance(view)
+                except BackendError as exc:
+                    gone += Discarded(problems=(f"rds {instance.id}: {exc}",))
+                    continue
+                gone += Discarded(databases=view.databases, accounts=view.accounts)
+            del self._instances[instance.id]
+        return gone
 
     def _check_name_free(self, instance: RdsInstance, kind: str, name: str) -> None:
         """Names are global on a shared backing server (a documented deviation from the cloud)."""

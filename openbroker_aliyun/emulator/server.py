@@ -17,6 +17,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .app import EmulatorApp, create_emulator_app
 from .config import EmulatorConfig
+from .discard import Discarded
 
 log = logging.getLogger("openbroker_aliyun.emulator.http")
 
@@ -69,8 +70,12 @@ class EmulatorServer:
     def url(self) -> str:
         return f"http://{self.config.host}:{self.port}"
 
-    def stop(self) -> None:
-        """Stop serving and stop the redis-server children (idempotent)."""
+    def stop(self, *, discard: bool = False) -> Discarded | None:
+        """Stop serving and stop the redis-server children (idempotent).
+
+        ``discard``: in between, once no call can come in any more, remove every instance
+        with what it made on the backing servers (``EmulatorApp.discard``) and return it.
+        """
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -78,7 +83,9 @@ class EmulatorServer:
                 self._thread.join(timeout=10)
             self._server = None
             self._thread = None
+        gone = self.app.discard() if discard else None
         self.app.close()
+        return gone
 
     def __enter__(self) -> EmulatorServer:
         self.start()

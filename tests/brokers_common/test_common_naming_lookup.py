@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Mapping, Sequence
 
 from aliyun_brokers.common.lookup import find_tagged
 from aliyun_brokers.common.naming import (
@@ -14,6 +14,9 @@ from aliyun_brokers.common.naming import (
     short_hash,
     tag_parameter,
 )
+from aliyun_brokers.common.wire import CloudInstance, Tag
+from aliyun_brokers.rds.wire import DBInstance
+from aliyun_brokers.redis.wire import KVStoreInstance
 
 
 def test_client_token_is_deterministic_ascii_and_short() -> None:
@@ -33,26 +36,25 @@ def test_tags_and_description_carry_the_instance_id() -> None:
 def test_find_tagged_returns_only_this_instances_resources() -> None:
     seen: list[Mapping[str, str]] = []
 
-    def search(tags: Mapping[str, str]) -> list[dict[str, Any]]:
+    def search(tags: Mapping[str, str]) -> Sequence[CloudInstance]:
         seen.append(tags)
         return [
-            {
-                "DBInstanceId": "rm-2",
-                "Tags": {"Tag": [{"Key": TAG_BROKER, "Value": "b"}, {"Key": TAG_INSTANCE, "Value": "i-1"}]},
-            },
-            {"DBInstanceId": "rm-1"},  # carries no tags: trusted to the cloud's filter
-            {
-                "DBInstanceId": "rm-3",
-                "Tags": {
-                    "Tag": [
-                        {"TagKey": TAG_BROKER, "TagValue": "b"},
-                        {"TagKey": TAG_INSTANCE, "TagValue": "other"},
-                    ]
-                },
-            },
+            KVStoreInstance(
+                instance_id="r-2",
+                status="Normal",
+                tag_list=(Tag(key=TAG_BROKER, value="b"), Tag(key=TAG_INSTANCE, value="i-1")),
+            ),
+            DBInstance(
+                instance_id="rm-1", status="Running"
+            ),  # carries no tags: trusted to the cloud's filter
+            KVStoreInstance(
+                instance_id="r-3",
+                status="Normal",
+                tag_list=(Tag(key=TAG_BROKER, value="b"), Tag(key=TAG_INSTANCE, value="other")),
+            ),
         ]
 
-    assert find_tagged(search, broker_id="b", instance_id="i-1", id_key="DBInstanceId") == ["rm-1", "rm-2"]
+    assert find_tagged(search, broker_id="b", instance_id="i-1") == ["r-2", "rm-1"]
     assert seen == [resource_tags("b", "i-1")]
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import uuid
 from typing import Callable
 
+from openbroker_aliyun.emulator.admin_client import EmulatorAdmin
 from openbroker_aliyun.testing.client import OSBClient, OSBResponse
-from openbroker_aliyun.testing.emulator_admin import EmulatorAdmin
 
 #: The IPv4 internet as eight blocks.
 EIGHT_SLASH_3 = [f"{first}.0.0.0/3" for first in range(0, 256, 32)]

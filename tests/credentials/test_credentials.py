@@ -1,4 +1,8 @@
-"""Credentials helpers: password and account-name rules, URIs every client parses alike."""
+"""Credentials helpers: password and account-name rules, URIs every client parses alike.
+
+The library's helpers (``openbroker_aliyun.credentials``) and the Alibaba brokers' rules
+on top of them (``aliyun_brokers.common.credentials``).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,23 @@ import hashlib
 import inspect
 import re
 import string
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import psycopg
 import pymysql
 import pytest
 import redis
+from aliyun_brokers.common import credentials as aliyun_credentials
+from aliyun_brokers.common.credentials import (
+    MYSQL_56_ACCOUNT_MAX_LENGTH,
+    MYSQL_ACCOUNT_MAX_LENGTH,
+    POSTGRESQL_ACCOUNT_MAX_LENGTH,
+    POSTGRESQL_FORBIDDEN_PREFIXES,
+    POSTGRESQL_LOCAL_SSD_ACCOUNT_MAX_LENGTH,
+    REDIS_ACCOUNT_MAX_LENGTH,
+)
+from aliyun_brokers.common.credentials import PASSWORD_SPECIALS as ALIYUN_PASSWORD_SPECIALS
 from backing_services import MYSQL_HOST, MYSQL_PORT, PG_HOST, PG_PORT, REDIS_HOST, REDIS_PORT, unique_name
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -22,13 +37,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from openbroker_aliyun.credentials import (
-    ALIYUN_PASSWORD_SPECIALS,
-    MYSQL_56_ACCOUNT_MAX_LENGTH,
-    MYSQL_ACCOUNT_MAX_LENGTH,
-    POSTGRESQL_ACCOUNT_MAX_LENGTH,
-    POSTGRESQL_FORBIDDEN_PREFIXES,
-    POSTGRESQL_LOCAL_SSD_ACCOUNT_MAX_LENGTH,
-    REDIS_ACCOUNT_MAX_LENGTH,
+    DEFAULT_PASSWORD_SPECIALS,
     build_uri,
     database_credentials,
     endpoints_for,
@@ -66,7 +75,7 @@ def _classes(password: str) -> set[str]:
 def test_passwords_meet_alibaba_rules(length: int) -> None:
     allowed = set(string.ascii_letters + string.digits + ALIYUN_PASSWORD_SPECIALS)
     for _ in range(200):
-        password = generate_password(length)
+        password = aliyun_credentials.generate_password(length)
         assert len(password) == length
         assert set(password) <= allowed
         assert _classes(password) == {"lower", "upper", "digit", "special"}
@@ -88,6 +97,21 @@ def test_custom_and_empty_specials() -> None:
 @pytest.mark.parametrize("length", [0, 7, 33, 100])
 def test_password_length_outside_alibaba_limits(length: int) -> None:
     with pytest.raises(ValueError, match="8-32"):
+        aliyun_credentials.generate_password(length)
+
+
+@pytest.mark.parametrize("length", [8, 33, 64, 128])
+def test_the_library_makes_passwords_longer_than_alibaba_takes(length: int) -> None:
+    """The library knows no cloud's limit: 8 to 128 characters, every class."""
+    password = generate_password(length)
+    assert len(password) == length
+    assert set(password) <= set(string.ascii_letters + string.digits + DEFAULT_PASSWORD_SPECIALS)
+    assert _classes(password) == {"lower", "upper", "digit", "special"}
+
+
+@pytest.mark.parametrize("length", [0, 7, 129])
+def test_password_length_outside_the_library_limits(length: int) -> None:
+    with pytest.raises(ValueError, match="8-128"):
         generate_password(length)
 
 
@@ -286,6 +310,7 @@ def test_postgresql_credentials_with_tls_and_jdbc() -> None:
         database="app",
         tls=True,
         jdbc=True,
+        provider="alibabacloud",
     )
     _check_keys(creds)
     assert creds["uri"].startswith("postgresql://ob_1234abcd:") and creds["uri"].endswith(
@@ -356,7 +381,8 @@ def test_unknown_engine() -> None:
 
 def test_redis_credentials() -> None:
     plain = redis_credentials(
-        host="r-1.redis.rds.aliyuncs.com", port=6379, username=None, password=HOSTILE, tls=False
+        host="r-1.redis.rds.aliyuncs.com", port=6379, username=None, password=HOSTILE, tls=False,
+        provider="alibabacloud",
     )
     _check_keys(plain)
     assert plain["uri"].startswith("redis://:") and plain["uri"].endswith(
@@ -381,6 +407,20 @@ def test_redis_credentials() -> None:
     parsed = parse_url(tls["uri"])
     assert parsed["username"] == "bind_ab12" and parsed["db"] == 3
     assert parsed["connection_class"].__name__ == "SSLConnection"
+
+
+def test_the_provider_is_named_only_when_given() -> None:
+    """The library names no cloud; the Alibaba brokers' credentials say ``alibabacloud``."""
+    sql_login: dict[str, Any] = {"host": "h", "port": 5432, "username": "u", "password": "p", "database": "d"}
+    redis_login: dict[str, Any] = {"host": "h", "port": 6379, "username": None, "password": "p"}
+    assert "provider" not in database_credentials(engine="postgresql", tls=False, **sql_login)
+    assert "provider" not in redis_credentials(tls=False, **redis_login)
+    assert database_credentials(engine="mysql", tls=False, provider="acme", **sql_login)["provider"] == "acme"
+    assert aliyun_credentials.database_credentials(engine="postgresql", tls=False, **sql_login) == {
+        **database_credentials(engine="postgresql", tls=False, **sql_login),
+        "provider": "alibabacloud",
+    }
+    assert aliyun_credentials.redis_credentials(tls=True, **redis_login)["provider"] == "alibabacloud"
 
 
 @pytest.mark.parametrize("database", [-1, True, "0"])

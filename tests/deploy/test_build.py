@@ -88,7 +88,10 @@ def installed(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = tmp_path_factory.mktemp("venv")
     _run([sys.executable, "-m", "venv", str(venv)], cwd=venv)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
-    _run([*pip, "install", "--quiet", "--no-compile", "-c", str(CONSTRAINTS), str(built.wheel)], cwd=venv)
+    _run(
+        [*pip, "install", "--quiet", "--no-compile", "-c", str(CONSTRAINTS), f"{built.wheel}[aliyun]"],
+        cwd=venv,
+    )
     return venv / "bin"
 
 

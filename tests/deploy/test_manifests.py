@@ -362,7 +362,7 @@ def test_cf_manifest_pushes_the_project_root_as_a_python_app() -> None:
         for line in (root / "requirements.txt").read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    assert requirements == ["."]
+    assert requirements == [".[aliyun]"]
     runtime = (root / "runtime.txt").read_text(encoding="utf-8").strip()
     match = re.fullmatch(r"python-3\.(\d+)\.x", runtime)
     assert match, runtime

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from broker_harness import TEXT_LOG_LINE
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "quickstart.md"
@@ -130,8 +131,8 @@ def test_the_page_shows_the_demo_output_as_printed(demo: dict[str, str]) -> None
     sample = re.search(r"^```text\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
     assert sample
     shown = [line.split(" at ")[0].split(":")[0].strip() for line in sample.group(1).splitlines()[:5]]
-    # The broker's own JSON log lines come in between; the reader is told so.
-    printed = [line for line in demo["output"].splitlines() if not line.startswith("{")]
+    # The broker's own log lines come first; the reader is told so.
+    printed = [line for line in demo["output"].splitlines() if line.strip() and not TEXT_LOG_LINE.match(line)]
     real = [line.split(" at ")[0].split(":")[0].strip() for line in printed[:5]]
     assert shown == real
     assert "username: demo" in sample.group(1) and demo["username"] == "demo"

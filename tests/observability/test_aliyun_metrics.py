@@ -13,6 +13,7 @@ import pytest
 from observability_support import value
 
 from openbroker_aliyun import metrics
+from openbroker_aliyun.aliyun import metrics as aliyun_metrics
 from openbroker_aliyun.aliyun.port import AliyunError
 from openbroker_aliyun.aliyun.sdk_client import SdkAliyunClient
 from openbroker_aliyun.aliyun.settings import AliyunSettings
@@ -35,7 +36,7 @@ def client() -> Iterator[SdkAliyunClient]:
             access_key_id=KEY_ID, access_key_secret=KEY_SECRET, region_id="cn-hangzhou", endpoint=server.url
         )
         # The one line a broker needs: on_call=aliyun_call_observer(). No real sleeping.
-        sdk = SdkAliyunClient(settings, on_call=metrics.aliyun_call_observer(), sleep=lambda _: None)
+        sdk = SdkAliyunClient(settings, on_call=aliyun_metrics.aliyun_call_observer(), sleep=lambda _: None)
         try:
             yield sdk
         finally:
@@ -93,11 +94,11 @@ def test_no_secret_or_parameter_reaches_a_label(client: SdkAliyunClient) -> None
 
 
 def test_odd_values_are_folded_into_other() -> None:
-    assert metrics.code_label("InvalidDBInstanceId.NotFound") == "InvalidDBInstanceId.NotFound"
-    assert metrics.code_label("SDK.HttpError") == "SDK.HttpError"
-    assert metrics.code_label("<html>502 Bad Gateway</html>") == "other"
-    assert metrics.code_label("A" * 200) == "other"
-    assert metrics.code_label("") == "other"
+    assert aliyun_metrics.code_label("InvalidDBInstanceId.NotFound") == "InvalidDBInstanceId.NotFound"
+    assert aliyun_metrics.code_label("SDK.HttpError") == "SDK.HttpError"
+    assert aliyun_metrics.code_label("<html>502 Bad Gateway</html>") == "other"
+    assert aliyun_metrics.code_label("A" * 200) == "other"
+    assert aliyun_metrics.code_label("") == "other"
     assert metrics.method_label("get") == "GET"
     assert metrics.method_label("PROPFIND") == "other"
 
@@ -105,7 +106,7 @@ def test_odd_values_are_folded_into_other() -> None:
 def test_an_odd_code_is_counted_as_other() -> None:
     """The observer counts whatever the client reports, under a label that cannot leak it."""
     before = _text()
-    metrics.observe_aliyun_call("r-kvstore", "DescribeInstances", "Weird code: with spaces", 1, -1.0)
+    aliyun_metrics.observe_aliyun_call("r-kvstore", "DescribeInstances", "Weird code: with spaces", 1, -1.0)
     after = _text()
     labels = {"product": "r-kvstore", "action": "DescribeInstances", "code": "other"}
     assert value(after, "aliyun_calls_total", **labels) - value(before, "aliyun_calls_total", **labels) == 1

@@ -24,7 +24,7 @@ from openbroker_aliyun.store.errors import StoreUnavailable
 from openbroker_aliyun.testing.servers import RunningBroker, broker_server, throwaway_settings
 
 INSTANCE = "/v2/service_instances/<instance_id>"
-OSB_ROUTES = {rule for _, rule, _ in ROUTES}
+OSB_ROUTES = {route.rule for route in ROUTES}
 
 
 @pytest.fixture

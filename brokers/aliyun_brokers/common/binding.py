@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from aliyun_brokers.common.cloud_api import CloudApi
 from aliyun_brokers.common.failures import fail_or_retry
+from aliyun_brokers.common.progress import BindingProgress, CloudProgress
 from aliyun_brokers.common.runtime import CloudRuntime
 from openbroker_aliyun.aliyun.port import AliyunError
 from openbroker_aliyun.broker import Done, InstanceStepResult
-from openbroker_aliyun.domain import BindingOperation
 
 __all__ = ["unbind"]
 
 
 def unbind(
-    rt: CloudRuntime[Any, CloudApi, Any],
-    op: BindingOperation,
+    rt: CloudRuntime[Any, Any, Any, Any],
+    instance: CloudProgress,
+    binding: BindingProgress,
     *,
     derived_account: Callable[[], str],
     account_noun: str,
@@ -31,10 +31,10 @@ def unbind(
 
     ``account_noun`` names it in descriptions ("Redis account").
     """
-    instance_id = op.instance.details.get(rt.kind.id_detail)
+    instance_id = instance.recorded_id
     if not instance_id:
         return Done(description=f"The service instance has no {rt.kind.noun}; nothing to delete.")
-    account = op.binding.details.get("account") or derived_account()
+    account = binding.account or derived_account()
     try:
         deleted = rt.api.delete_account(instance_id, account)
     except AliyunError as error:

@@ -53,8 +53,8 @@ _REGION_LISTS = {"rds": ("Regions", "RDSRegion"), "r-kvstore": ("RegionIds", "KV
 
 def aliyun_port(settings: CloudBrokerSettings, *, retry: RetryPolicy | None = None) -> SdkAliyunClient:
     """The transport a broker's calls go through (its calls counted in the metrics)."""
+    from openbroker_aliyun.aliyun.metrics import aliyun_call_observer
     from openbroker_aliyun.aliyun.sdk_client import SdkAliyunClient
-    from openbroker_aliyun.metrics import aliyun_call_observer
 
     aliyun = settings.aliyun() if retry is None else dataclasses.replace(settings.aliyun(), retry=retry)
     return SdkAliyunClient(aliyun, on_call=aliyun_call_observer())

@@ -14,7 +14,9 @@ the version. The options above are taken before or after the subcommand.
 ``<broker> --demo`` needs nothing: it starts the Alibaba Cloud emulator in this process,
 keeps the broker's state in SQLite in a temporary folder, generates Basic-auth
 credentials, serves on 127.0.0.1 and prints how to talk to it (curl, and the
-``cf create-service-broker`` line).
+``cf create-service-broker`` line); it takes the settings that make sense from the file
+and the environment, and removes everything it made when it stops
+(``aliyun_brokers.common.demo``).
 
 A product (RDS, Redis) describes itself with a ``BrokerCommand``.
 """
@@ -24,10 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import signal
 import sys
-import tempfile
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence, TextIO, TypeVar
@@ -43,7 +42,15 @@ from openbroker_aliyun.config import Credential
 if TYPE_CHECKING:
     from openbroker_aliyun.engine.settings import DriverSettings
 
-__all__ = ["EXIT_CONFIG", "BrokerCommand", "driver_settings", "emulator_settings", "run"]
+__all__ = [
+    "EXIT_CONFIG",
+    "BrokerCommand",
+    "driver_settings",
+    "emulator_settings",
+    "emulator_values",
+    "flag_overrides",
+    "run",
+]
 
 SettingsT = TypeVar("SettingsT", bound=CloudBrokerSettings)
 
@@ -83,13 +90,18 @@ def run(
     out: TextIO | None = None,
 ) -> int:
     """Parse ``argv`` and run the subcommand (``serve`` until stopped); returns the exit status."""
-    args = _parser(command).parse_args(argv)
+    parser = _parser(command)
+    args = parser.parse_args(argv)
     environ = os.environ if environ is None else environ
     out = out or sys.stdout
     subcommand = args.command or SERVE
     if subcommand == SERVE and args.demo:
-        return _demo(command, args, out)
-    reading = commands.read_settings(command, environ, args.config, _overrides(args))
+        if args.aliyun_endpoint is not None:
+            parser.error("--aliyun-endpoint does not go with --demo: the demo's endpoint is its own emulator")
+        from aliyun_brokers.common.demo import run_demo
+
+        return run_demo(command, args, environ, out, sys.stderr)
+    reading = commands.read_settings(command, environ, args.config, flag_overrides(args))
     if subcommand == CHECK_CONFIG:
         return commands.check_config(command, reading, offline=args.offline, out=out)
     if subcommand == MIGRATE:
@@ -149,10 +161,14 @@ def _parser(command: BrokerCommand) -> argparse.ArgumentParser:
 
 def _common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="YAML settings file (the environment wins over it)")
-    parser.add_argument("--port", type=int, help="port to listen on (default: $PORT or 8080; --demo: 8080)")
-    parser.add_argument("--host", help="address to listen on (default: $BROKER_HOST or 0.0.0.0)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: $PORT or 8080)")
     parser.add_argument(
-        "--state-url", metavar="URL", help="state store (SQLAlchemy URL; default $BROKER_STATE_URL)"
+        "--host", help="address to listen on (default: $BROKER_HOST or 0.0.0.0; --demo: 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--state-url",
+        metavar="URL",
+        help="state store (SQLAlchemy URL; default $BROKER_STATE_URL; --demo: SQLite in a temporary folder)",
     )
     parser.add_argument(
         "--aliyun-endpoint", metavar="URL", help="Alibaba Cloud API endpoint override, e.g. an emulator's URL"
@@ -169,12 +185,15 @@ def _serve_arguments(command: BrokerCommand, parser: argparse.ArgumentParser) ->
     parser.add_argument(
         "--demo",
         action="store_true",
-        help="serve on 127.0.0.1 against an in-process Alibaba Cloud emulator, with throw-away state",
+        help="serve on 127.0.0.1 against an in-process Alibaba Cloud emulator, with throw-away state "
+        "and text logs; it takes the settings (--config, environment, flags) but the Alibaba account, "
+        "endpoint, region and network (VPC, VSwitch, zones, whitelist); on Ctrl-C or SIGTERM it "
+        "removes its temporary folder and every database, account and redis-server it made",
     )
     command.demo_arguments(parser)
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The settings the flags give (they win over the file and the environment)."""
     flags = {
         "port": args.port,
@@ -204,6 +223,45 @@ def driver_settings(settings: CloudBrokerSettings) -> DriverSettings:
 # -- demo --------------------------------------------------------------------------------
 
 
+def emulator_values(
+    emulator_url: str,
+    *,
+    access_key_id: str,
+    access_key_secret: str,
+    state_dir: str | Path | None,
+) -> dict[str, Any]:
+    """The settings fields of a broker talking to the Alibaba Cloud emulator at ``emulator_url``.
+
+    Generated credentials (user ``broker``) and encryption key, SQLite state in
+    ``state_dir`` (no ``state_url`` without one), 127.0.0.1 and a free port, the
+    emulator's account and region, placeholders for what the emulator does not check (VPC,
+    VSwitch, zone) and 127.0.0.1 as the whitelist.
+    """
+    from openbroker_aliyun.store.encryption import generate_key
+
+    values: dict[str, Any] = {
+        "credentials": (Credential(username="broker", password=secrets.token_urlsafe(18)),),
+        "encryption_keys": (generate_key(),),
+        "host": "127.0.0.1",
+        "port": 0,
+        "access_key_id": access_key_id,
+        "access_key_secret": access_key_secret,
+        "security_token": None,
+        "region_id": "cn-hangzhou",
+        "aliyun_endpoint": emulator_url,
+        "broker_id": "emulated",
+        "vpc_id": "vpc-emulated",
+        "vswitch_id": "vsw-emulated",
+        "zone_id": "cn-hangzhou-h",
+        "allow_user_zone": False,
+        "user_zones": {},
+        "security_ips": ("127.0.0.1",),
+    }
+    if state_dir is not None:
+        values["state_url"] = f"sqlite:///{Path(state_dir) / 'state.db'}"
+    return values
+
+
 def emulator_settings(
     settings_class: type[SettingsT],
     emulator_url: str,
@@ -215,121 +273,11 @@ def emulator_settings(
 ) -> SettingsT:
     """Settings of a broker talking to the Alibaba Cloud emulator at ``emulator_url``.
 
-    What the demo runs with, and tests and benchmarks too: generated credentials (user
-    ``broker``) and encryption key, SQLite state in ``state_dir``, 127.0.0.1 and a free
-    port, placeholders for what the emulator does not check (VPC, VSwitch, zone), and
-    127.0.0.1 as the whitelist. ``overrides`` replace any field.
+    What tests and benchmarks run with: ``emulator_values``, and ``overrides`` replace
+    any field.
     """
-    from openbroker_aliyun.store.encryption import generate_key
-
-    values: dict[str, Any] = {
-        "credentials": (Credential(username="broker", password=secrets.token_urlsafe(18)),),
-        "state_url": f"sqlite:///{Path(state_dir) / 'state.db'}",
-        "encryption_keys": (generate_key(),),
-        "host": "127.0.0.1",
-        "port": 0,
-        "access_key_id": access_key_id,
-        "access_key_secret": access_key_secret,
-        "region_id": "cn-hangzhou",
-        "aliyun_endpoint": emulator_url,
-        "broker_id": "emulated",
-        "vpc_id": "vpc-emulated",
-        "vswitch_id": "vsw-emulated",
-        "zone_id": "cn-hangzhou-h",
-        "security_ips": ("127.0.0.1",),
-    }
+    values = emulator_values(
+        emulator_url, access_key_id=access_key_id, access_key_secret=access_key_secret, state_dir=state_dir
+    )
     values.update(overrides)
     return settings_class(**values)
-
-
-def _demo(command: BrokerCommand, args: argparse.Namespace, out: TextIO) -> int:
-    from werkzeug.serving import make_server
-
-    from openbroker_aliyun.app import create_app, start_driver, stop_driver
-    from openbroker_aliyun.emulator import EmulatorConfig, EmulatorServer
-    from openbroker_aliyun.logs import configure_logging
-
-    key_id, key_secret = f"demo{secrets.token_hex(4)}", secrets.token_urlsafe(24)
-    emulator = EmulatorServer(
-        EmulatorConfig(
-            access_keys={key_id: key_secret},
-            create_seconds=3.0,
-            modify_seconds=3.0,
-            delete_seconds=2.0,
-            ssl_seconds=1.0,
-            **command.demo_emulator(args),
-        )
-    )
-    emulator_url = emulator.start()
-    state_dir = tempfile.mkdtemp(prefix=f"{command.name}-demo-")
-    username, password = "demo", secrets.token_urlsafe(18)
-    try:
-        settings = emulator_settings(
-            command.settings_class,
-            emulator_url,
-            access_key_id=key_id,
-            access_key_secret=key_secret,
-            state_dir=state_dir,
-            credentials=(Credential(username=username, password=password),),
-            port=8080 if args.port is None else args.port,
-            broker_id="demo",
-            refresh_seconds=1.0,
-            **command.demo_settings(args),
-        )
-        configure_logging(settings.log_level)
-        broker = command.build_broker(settings, aliyun_port(settings))
-        app = create_app(broker, settings, driver_settings=driver_settings(settings))
-        server = make_server(settings.host, settings.port, app, threaded=True)
-    except Exception:
-        emulator.stop()
-        raise
-    url = f"http://{settings.host}:{server.port}"
-    _print_demo(command, broker, url, username, password, emulator_url, state_dir, out)
-    start_driver(app)
-    stopping = threading.Event()
-
-    def _stop(signum: int, frame: Any) -> None:
-        if not stopping.is_set():
-            stopping.set()
-            threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    finally:
-        stop_driver(app, timeout=5)
-        server.server_close()
-        emulator.stop()
-    print(f"{command.name}: demo stopped; its state was in {state_dir}", file=out, flush=True)
-    return 0
-
-
-def _print_demo(
-    command: BrokerCommand,
-    broker: ServiceBroker,
-    url: str,
-    username: str,
-    password: str,
-    emulator_url: str,
-    state_dir: str,
-    out: TextIO,
-) -> None:
-    offerings = [service.name for service in broker.catalog.services]
-    lines = [
-        f"{command.name} demo: an OSB broker at {url}",
-        f"  Alibaba Cloud API: an in-process emulator at {emulator_url}",
-        f"  state: SQLite in {state_dir}",
-        f"  username: {username}",
-        f"  password: {password}",
-        "",
-        "Try it:",
-        f"  curl -u '{username}:{password}' -H 'X-Broker-API-Version: 2.17' {url}/v2/catalog",
-        "",
-        "Register it with Cloud Foundry (the Cloud Controller must reach the URL):",
-        f"  cf create-service-broker {command.broker_name} {username} '{password}' {url}",
-        *[f"  cf enable-service-access {name}" for name in offerings],
-        "",
-        "Stop it with Ctrl-C.",
-    ]
-    print("\n".join(lines), file=out, flush=True)

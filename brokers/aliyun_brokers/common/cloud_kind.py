@@ -1,18 +1,19 @@
 """How one Alibaba product names, finds and deletes its cloud instances: ``CloudKind``.
 
-Each broker describes its instances with one ``CloudKind`` (RDS: ``DBInstanceId``,
-``DBInstanceStatus``, ...; R-kvstore: ``InstanceId``, ``InstanceStatus``, ...), so that
+Each broker describes its instances with one ``CloudKind`` (RDS: "RDS instance", the
+``Released`` and ``Deleting`` states, ...; R-kvstore: "Redis instance", ...), so that
 deprovisioning (deletion.py), adopting an instance found by its tags and the batched
-prefetch are written once for every product.
+prefetch are written once for every product. The describe items themselves are the
+product's typed items (``CloudInstance``: an id, a status, perhaps tags).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 from aliyun_brokers.common.lookup import Search, find_tagged
-from openbroker_aliyun.domain import BindingOperation, InstanceOperation
+from aliyun_brokers.common.wire import CloudInstance
 
 __all__ = ["CloudKind"]
 
@@ -22,9 +23,6 @@ class CloudKind:
     """The names and calls of one product's instances."""
 
     noun: str  # "Redis instance", in descriptions
-    id_detail: str  # the key of the instance id in the OSB instance's details
-    id_key: str  # the key of the id in a describe item
-    status_key: str  # the key of the status in a describe item
     gone_states: frozenset[str]  # listed, but counts as deleted (e.g. in the recycle bin)
     wait_states: frozenset[str]  # the delete is refused now and accepted later
     busy_codes: frozenset[str]  # error codes of a delete refused for the instance's state
@@ -40,25 +38,15 @@ class CloudKind:
         """Statuses of an instance on its way out (or out): never adopted, never waited for to be ready."""
         return self.gone_states | self.deleting_states
 
-    def status(self, item: Mapping[str, Any]) -> str:
-        return str(item.get(self.status_key) or "unknown")
+    @staticmethod
+    def status(item: CloudInstance) -> str:
+        return item.status or "unknown"
 
     def tagged_ids(self, broker_id: str, instance_id: str, *, live_only: bool = False) -> list[str]:
         """Ids of the instances tagged for this broker and OSB instance (``live_only``: not being deleted)."""
 
-        def search(tags: Mapping[str, str]) -> Sequence[Mapping[str, Any]]:
+        def search(tags: Mapping[str, str]) -> Sequence[CloudInstance]:
             found = self.find_by_tags(tags)
             return [item for item in found if not live_only or self.status(item) not in self.leaving_states]
 
-        return find_tagged(search, broker_id=broker_id, instance_id=instance_id, id_key=self.id_key)
-
-    def watched_ids(self, operations: Sequence[InstanceOperation | BindingOperation]) -> list[str]:
-        """The instances the steps of ``operations`` will describe (for a batched prefetch)."""
-        ids: list[str] = []
-        for op in operations:
-            if isinstance(op, InstanceOperation):
-                details = op.instance.details
-                if details.get(self.id_detail):
-                    ids.append(details[self.id_detail])
-                ids.extend(details.get("deprovision", {}).get("ids", []))
-        return list(dict.fromkeys(ids))
+        return find_tagged(search, broker_id=broker_id, instance_id=instance_id)

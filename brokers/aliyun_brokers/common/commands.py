@@ -73,11 +73,18 @@ def check_config(
 
 
 def preflight(
-    command: BrokerCommand, reading: SettingsReading[CloudBrokerSettings], *, offline: bool, err: TextIO
+    command: BrokerCommand,
+    reading: SettingsReading[CloudBrokerSettings],
+    *,
+    offline: bool,
+    err: TextIO,
+    check_config_hint: bool = True,
 ) -> CloudBrokerSettings | None:
-    """``serve``'s checks before gunicorn starts: the settings to serve with, or None.
+    """``serve``'s checks before gunicorn starts (``--demo``'s too): the settings, or None.
 
-    Refusing, it prints every problem (``<name>: refusing to start:``, one per line).
+    Refusing, it prints every problem (``<name>: refusing to start:``, one per line), and
+    that ``check-config`` lists every check unless ``check_config_hint`` is false (the
+    demo's settings are not those ``check-config`` reads).
     """
     checks = run_checks(
         command.name, command.product, command.build_broker, reading, serving=True, offline=offline
@@ -90,7 +97,8 @@ def preflight(
         print(f"{command.name}: refusing to start:", file=err)
         for check in failed:
             print(f"  - {check.name}: {check.detail}", file=err)
-        print(f"  (`{command.name} check-config` lists every check)", file=err)
+        if check_config_hint:
+            print(f"  (`{command.name} check-config` lists every check)", file=err)
         return None
     return reading.settings
 

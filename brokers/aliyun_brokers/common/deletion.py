@@ -1,9 +1,8 @@
 """Deprovisioning: delete every cloud instance of an OSB instance, and wait until gone.
 
 Product-neutral: the runtime's ``CloudKind`` says how a product names, finds and deletes
-its instances (``RdsApi.kind()``, ``KvstoreApi.kind()``).
-
-Stages, in ``details["deprovision"]["step"]``:
+its instances (``RdsApi.kind()``, ``KvstoreApi.kind()``). ``CloudBroker.deprovision``
+runs ``stages(noun)`` from ``details["deprovision"]`` (a ``DeprovisionProgress``):
 
     find      the recorded instance id; with none recorded (a provision cut short
               before it could save the id), the instances tagged for this OSB instance
@@ -20,63 +19,67 @@ from __future__ import annotations
 
 from typing import Any
 
+from aliyun_brokers.common.progress import CloudProgress, Deleting, DeprovisionProgress
 from aliyun_brokers.common.runtime import CloudRuntime
-from aliyun_brokers.common.stages import run_stages
+from aliyun_brokers.common.stages import StageTable
 from openbroker_aliyun.aliyun.port import AliyunError
 from openbroker_aliyun.broker import Done, InstanceStepResult
 from openbroker_aliyun.domain import InstanceOperation
 from openbroker_aliyun.errors import OperationFailed
 
-__all__ = ["deprovision"]
+__all__ = ["finish", "stages", "start"]
 
 # The final tag search runs at most this many times (each finding new instances).
 _MAX_SWEEPS = 3
 
-Runtime = CloudRuntime[Any, Any, Any]
+Runtime = CloudRuntime[Any, Any, Any, Any]
+State = Deleting[CloudProgress]
 
 
-def deprovision(rt: Runtime, op: InstanceOperation) -> InstanceStepResult:
-    """One deprovision step: run stages until one has to wait, or everything is gone."""
-    state = op.instance.details.setdefault("deprovision", {})
-    if state.get("op") != op.id:
-        state.clear()
-        state.update(op=op.id, step="find", gone=[], sweeps=0)
-    noun = rt.kind.noun
-    doing = {
-        "find": f"Looking up the {noun}",
-        "delete": f"Deleting the {noun}",
-        "gone": f"Waiting for the {noun} to be deleted",
-        "sweep": f"Checking that no {noun} is left",
-    }
+def start(op: InstanceOperation) -> DeprovisionProgress:
+    """The progress of a new deprovision operation."""
+    return DeprovisionProgress(op=op.id, step="find", gone=[], sweeps=0)
 
-    def finish() -> InstanceStepResult:
-        for instance_id in state["ids"]:
-            rt.cache.forget(instance_id)
-        return Done(description=f"The {noun} was deleted.")
 
-    return run_stages(
-        rt, op, state, _STAGES, doing, finish, first="find", rounds=_MAX_SWEEPS + 1, instance_usable=True
+def stages(noun: str) -> StageTable[Runtime, InstanceOperation, State, InstanceStepResult]:
+    """The stages of deprovisioning a product's instance (``noun``: "RDS instance")."""
+    return StageTable(
+        first="find",
+        stages={
+            "find": (_find, f"Looking up the {noun}"),
+            "delete": (_delete, f"Deleting the {noun}"),
+            "gone": (_gone, f"Waiting for the {noun} to be deleted"),
+            "sweep": (_sweep, f"Checking that no {noun} is left"),
+        },
+        rounds=_MAX_SWEEPS + 1,
     )
+
+
+def finish(rt: Runtime, state: State) -> InstanceStepResult:
+    """Every instance is gone: stop watching them."""
+    for instance_id in state.deprovision.ids or ():
+        rt.cache.forget(instance_id)
+    return Done(description=f"The {rt.kind.noun} was deleted.")
 
 
 def _tagged(rt: Runtime, op: InstanceOperation) -> list[str]:
     return rt.kind.tagged_ids(rt.settings.broker_id, op.instance.id)
 
 
-def _find(rt: Runtime, op: InstanceOperation, state: dict[str, Any]) -> str | InstanceStepResult:
-    recorded = op.instance.details.get(rt.kind.id_detail)
-    state["ids"] = [recorded] if recorded else _tagged(rt, op)
-    return "delete" if state["ids"] else "sweep"
+def _find(rt: Runtime, op: InstanceOperation, state: State) -> str | InstanceStepResult:
+    recorded = state.instance.recorded_id
+    state.deprovision.ids = [recorded] if recorded else _tagged(rt, op)
+    return "delete" if state.deprovision.ids else "sweep"
 
 
-def _delete(rt: Runtime, op: InstanceOperation, state: dict[str, Any]) -> str | InstanceStepResult:
-    kind, waiting = rt.kind, []
-    for instance_id in state["ids"]:
-        if instance_id in state["gone"]:
+def _delete(rt: Runtime, op: InstanceOperation, state: State) -> str | InstanceStepResult:
+    kind, waiting, progress = rt.kind, [], state.deprovision
+    for instance_id in progress.ids or ():
+        if instance_id in progress.gone:
             continue
         item = rt.describe(instance_id).item
         if item is None:
-            state["gone"].append(instance_id)
+            progress.gone.append(instance_id)
             continue
         status = kind.status(item)
         if status in kind.leaving_states:
@@ -86,7 +89,7 @@ def _delete(rt: Runtime, op: InstanceOperation, state: dict[str, Any]) -> str | 
             continue
         try:
             if not kind.delete(instance_id):
-                state["gone"].append(instance_id)
+                progress.gone.append(instance_id)
         except AliyunError as error:
             if error.code in kind.refusals:
                 raise OperationFailed(
@@ -103,15 +106,15 @@ def _delete(rt: Runtime, op: InstanceOperation, state: dict[str, Any]) -> str | 
     return "gone"
 
 
-def _gone(rt: Runtime, op: InstanceOperation, state: dict[str, Any]) -> str | InstanceStepResult:
-    remaining = []
-    for instance_id in state["ids"]:
-        if instance_id in state["gone"]:
+def _gone(rt: Runtime, op: InstanceOperation, state: State) -> str | InstanceStepResult:
+    remaining, progress = [], state.deprovision
+    for instance_id in progress.ids or ():
+        if instance_id in progress.gone:
             continue
         item = rt.describe(instance_id).item
         # A released instance is in the recycle bin, which Alibaba empties on its own.
         if item is None or rt.kind.status(item) in rt.kind.gone_states:
-            state["gone"].append(instance_id)
+            progress.gone.append(instance_id)
         else:
             remaining.append(f"{instance_id} is {rt.kind.status(item)}")
     if remaining:
@@ -119,21 +122,19 @@ def _gone(rt: Runtime, op: InstanceOperation, state: dict[str, Any]) -> str | In
     return "sweep"
 
 
-def _sweep(rt: Runtime, op: InstanceOperation, state: dict[str, Any]) -> str | InstanceStepResult:
+def _sweep(rt: Runtime, op: InstanceOperation, state: State) -> str | InstanceStepResult:
+    progress = state.deprovision
     # A listing may still show an instance just confirmed gone by id; ignore those.
-    leftovers = [instance_id for instance_id in _tagged(rt, op) if instance_id not in state["gone"]]
+    leftovers = [instance_id for instance_id in _tagged(rt, op) if instance_id not in progress.gone]
     if not leftovers:
         return "done"
-    state["sweeps"] += 1
-    if state["sweeps"] > _MAX_SWEEPS:
+    progress.sweeps += 1
+    if progress.sweeps > _MAX_SWEEPS:
         raise OperationFailed(
             f"{rt.kind.noun}s tagged for this service instance keep appearing: "
             + ", ".join(leftovers)
             + ". An operator should check the Alibaba Cloud account.",
             instance_usable=False,
         )
-    state["ids"] = list(dict.fromkeys([*state["ids"], *leftovers]))
+    progress.ids = list(dict.fromkeys([*(progress.ids or ()), *leftovers]))
     return "delete"
-
-
-_STAGES = {"find": _find, "delete": _delete, "gone": _gone, "sweep": _sweep}

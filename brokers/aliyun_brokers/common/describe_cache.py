@@ -20,9 +20,9 @@ A resource is watched from the first time a step asks for it until ``forget`` is
 (its operation finished) or, as a safety net, nobody has asked for it for
 ``IDLE_EPOCHS`` intervals.
 
-The product-specific part is the ``fetch`` function: ids in, ``{id: item}`` out, with
-absent ids meaning "does not exist". Thread-safe: one fetch at a time, so concurrent
-steps never describe the same resource twice.
+The product-specific part is the ``fetch`` function: ids in, ``{id: item}`` out (the
+product's typed describe items), with absent ids meaning "does not exist". Thread-safe:
+one fetch at a time, so concurrent steps never describe the same resource twice.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Callable, Generic, Iterable, Mapping, Sequence, TypeVar
 
 __all__ = ["IDLE_EPOCHS", "DescribeCache", "Described", "Fetch"]
 
@@ -38,15 +38,17 @@ __all__ = ["IDLE_EPOCHS", "DescribeCache", "Described", "Fetch"]
 #: busy driver may step an operation late, and re-watching costs a call of its own.
 IDLE_EPOCHS = 12
 
+ItemT = TypeVar("ItemT")
+
 #: ``fetch(ids) -> {id: item}`` for the ids that exist; raises on a failed call.
-Fetch = Callable[[Sequence[str]], Mapping[str, Mapping[str, Any]]]
+Fetch = Callable[[Sequence[str]], Mapping[str, ItemT]]
 
 
 @dataclass(frozen=True)
-class Described:
-    """What the cloud said about one resource, and when (monotonic seconds)."""
+class Described(Generic[ItemT]):
+    """What the cloud said about one resource (its typed describe item), and when (monotonic seconds)."""
 
-    item: Mapping[str, Any] | None
+    item: ItemT | None
     fetched_at: float
 
     @property
@@ -54,12 +56,12 @@ class Described:
         return self.item is not None
 
 
-class DescribeCache:
+class DescribeCache(Generic[ItemT]):
     """Per-resource describe results, refreshed in batches (see the module docstring)."""
 
     def __init__(
         self,
-        fetch: Fetch,
+        fetch: Fetch[ItemT],
         *,
         refresh_seconds: float,
         batch_size: int,
@@ -74,7 +76,7 @@ class DescribeCache:
         self._batch = batch_size
         self._clock = clock
         self._lock = threading.Lock()
-        self._entries: dict[str, Described] = {}
+        self._entries: dict[str, Described[ItemT]] = {}
         self._watched: dict[str, float] = {}  # id -> last time a step asked for it
 
     @property
@@ -103,7 +105,7 @@ class DescribeCache:
         """Seconds until the current epoch ends (when every result goes stale)."""
         return self._refresh - (self._clock() % self._refresh)
 
-    def get(self, resource_id: str) -> Described:
+    def get(self, resource_id: str) -> Described[ItemT]:
         """The resource's describe result, fetched now (with the other stale ones) if stale."""
         with self._lock:
             now = self._clock()
@@ -130,7 +132,7 @@ class DescribeCache:
 
     # -- internals (lock held) -----------------------------------------------------------
 
-    def _stale(self, entry: Described | None, now: float) -> bool:
+    def _stale(self, entry: Described[ItemT] | None, now: float) -> bool:
         return entry is None or int(entry.fetched_at // self._refresh) < int(now // self._refresh)
 
     def _refresh_stale(self, now: float, required: Sequence[str]) -> None:
@@ -157,7 +159,5 @@ class DescribeCache:
             # Stamped with the time the refresh started: the whole refresh is one epoch.
             fetched_at = now
             for resource_id in chunk:
-                item = found.get(resource_id)
-                self._entries[resource_id] = Described(
-                    item=dict(item) if item is not None else None, fetched_at=fetched_at
-                )
+                # Items are frozen answers: shared, never copied.
+                self._entries[resource_id] = Described(item=found.get(resource_id), fetched_at=fetched_at)

@@ -9,12 +9,16 @@ brokers on one Alibaba account (say, two platforms) apart.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
+
+from aliyun_brokers.common.wire import Tag, to_params
 
 __all__ = [
     "TAG_BROKER",
     "TAG_INSTANCE",
     "client_token",
     "instance_description",
+    "resource_tag_list",
     "resource_tags",
     "short_hash",
     "tag_parameter",
@@ -47,9 +51,14 @@ def resource_tags(broker_id: str, instance_id: str) -> dict[str, str]:
     return {TAG_BROKER: broker_id, TAG_INSTANCE: instance_id}
 
 
-def tag_parameter(broker_id: str, instance_id: str) -> list[dict[str, str]]:
-    """``resource_tags`` as the ``Tag`` parameter of a create call (``Tag.N.Key``/``Tag.N.Value``)."""
-    return [{"Key": key, "Value": value} for key, value in resource_tags(broker_id, instance_id).items()]
+def resource_tag_list(broker_id: str, instance_id: str) -> tuple[Tag, ...]:
+    """``resource_tags`` as the ``Tag`` repeat list of a create request (``Tag.N.Key``/``Tag.N.Value``)."""
+    return tuple(Tag(key=key, value=value) for key, value in resource_tags(broker_id, instance_id).items())
+
+
+def tag_parameter(broker_id: str, instance_id: str) -> list[dict[str, Any]]:
+    """``resource_tag_list`` in wire terms, for a create call made without a typed request (tests)."""
+    return [to_params(tag) for tag in resource_tag_list(broker_id, instance_id)]
 
 
 def instance_description(instance_id: str) -> str:

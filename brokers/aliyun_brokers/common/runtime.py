@@ -15,6 +15,7 @@ from typing import Any, Callable, Generic, Mapping, TypeVar
 from aliyun_brokers.common.cloud_api import CloudApi
 from aliyun_brokers.common.cloud_kind import CloudKind
 from aliyun_brokers.common.describe_cache import DescribeCache, Described
+from aliyun_brokers.common.progress import CloudProgress
 from aliyun_brokers.common.settings import CloudBrokerSettings
 from openbroker_aliyun.broker import Done, InProgress, InstanceStepResult
 from openbroker_aliyun.domain import InstanceMetadata
@@ -23,15 +24,17 @@ __all__ = ["CloudRuntime"]
 
 SettingsT = TypeVar("SettingsT", bound=CloudBrokerSettings)
 # Covariant: a step written for any product's runtime takes every product's runtime.
-ApiT = TypeVar("ApiT", bound=CloudApi, covariant=True)
+ApiT = TypeVar("ApiT", bound=CloudApi[Any], covariant=True)
 PlanT = TypeVar("PlanT")
+#: The product's describe item (what ``ApiT.describe_instances`` returns).
+ItemT = TypeVar("ItemT")
 
 # Wake this long after an epoch ends, so the clock has surely passed it.
 _AFTER_EPOCH = 0.01
 
 
 @dataclass
-class CloudRuntime(Generic[SettingsT, ApiT, PlanT]):
+class CloudRuntime(Generic[SettingsT, ApiT, PlanT, ItemT]):
     """Shared by a broker's step modules (one per broker object).
 
     ``clock`` (monotonic seconds) drives the describe cache over ``api``; tests replace it.
@@ -41,7 +44,7 @@ class CloudRuntime(Generic[SettingsT, ApiT, PlanT]):
     api: ApiT
     plans: Mapping[str, PlanT]
     clock: InitVar[Callable[[], float]] = time.monotonic
-    cache: DescribeCache = field(init=False)
+    cache: DescribeCache[ItemT] = field(init=False)
     kind: CloudKind = field(init=False)
 
     def __post_init__(self, clock: Callable[[], float]) -> None:
@@ -56,7 +59,7 @@ class CloudRuntime(Generic[SettingsT, ApiT, PlanT]):
     def plan(self, plan_id: str) -> PlanT:
         return self.plans[plan_id]
 
-    def describe(self, instance_id: str) -> Described:
+    def describe(self, instance_id: str) -> Described[ItemT]:
         return self.cache.get(instance_id)
 
     def wait(self, description: str) -> InProgress:
@@ -67,27 +70,23 @@ class CloudRuntime(Generic[SettingsT, ApiT, PlanT]):
         """
         return InProgress(description=description, retry_after=self.cache.next_refresh_in() + _AFTER_EPOCH)
 
-    def instance_id(self, details: Mapping[str, Any]) -> str:
-        """The cloud instance's id recorded in an OSB instance's details."""
-        return str(details[self.kind.id_detail])
-
-    def metadata(self, details: Mapping[str, Any]) -> InstanceMetadata:
+    def metadata(self, progress: CloudProgress) -> InstanceMetadata:
         """What GET instance shows operators: where the instance is in Alibaba Cloud."""
         return InstanceMetadata(
             attributes={
-                "alibaba_cloud_instance_id": self.instance_id(details),
+                "alibaba_cloud_instance_id": progress.cloud_id,
                 "region_id": self.settings.region_id,
             }
         )
 
-    def finish(self, details: Mapping[str, Any], description: str) -> InstanceStepResult:
+    def finish(self, progress: CloudProgress, description: str) -> InstanceStepResult:
         """End a provision or update: stop watching the instance, and say where it is."""
-        self.cache.forget(self.instance_id(details))
-        return Done(description=description, metadata=self.metadata(details))
+        self.cache.forget(progress.cloud_id)
+        return Done(description=description, metadata=self.metadata(progress))
 
-    def ready(self, details: Mapping[str, Any]) -> InstanceStepResult:
+    def ready(self, progress: CloudProgress) -> InstanceStepResult:
         """End a provision: the instance is ready."""
-        return self.finish(details, f"The {self.kind.noun} {self.instance_id(details)} is ready.")
+        return self.finish(progress, f"The {self.kind.noun} {progress.cloud_id} is ready.")
 
     @staticmethod
     def now() -> float:

@@ -1,6 +1,6 @@
 """Binding and unbinding: one normal account per binding, granted on the instance's database.
 
-Bind stages, in the binding's ``details["step"]``:
+Bind stages, in the binding's ``details["step"]`` (a ``BindingProgress``):
 
     account   CreateAccount (Normal) with a generated password; if the account exists
               (an earlier run crashed before saving), ResetAccountPassword takes it over
@@ -8,7 +8,8 @@ Bind stages, in the binding's ``details["step"]``:
     share     PostgreSQL: join the account to the database's owner role (sql_engines.py)
 
 A rotation (``predecessor_binding_id``) is simply a new binding: a fresh account, while
-the predecessor's keeps working until it is unbound. Unbind deletes the account; an
+the predecessor's keeps working until it is unbound. Unbind (the shared
+``CloudBroker.unbind``) deletes the account; an
 account or instance that is already gone counts as deleted.
 """
 
@@ -16,92 +17,92 @@ from __future__ import annotations
 
 from typing import Any
 
-from aliyun_brokers.common import binding as common_binding
-from aliyun_brokers.common.stages import run_stages
+from aliyun_brokers.common.broker import BindSteps
+from aliyun_brokers.common.credentials import database_credentials, generate_password
+from aliyun_brokers.common.progress import Binding, BindingProgress, known
+from aliyun_brokers.common.stages import StageTable
+from aliyun_brokers.rds.progress import RdsProgress
 from aliyun_brokers.rds.runtime import RdsRuntime
 from aliyun_brokers.rds.sql_engines import Login
-from openbroker_aliyun.broker import BindStepResult, Bound, InstanceStepResult
-from openbroker_aliyun.credentials import database_credentials, endpoints_for, generate_password
+from aliyun_brokers.rds.wire import GrantAccountPrivilege
+from openbroker_aliyun.broker import BindStepResult, Bound
+from openbroker_aliyun.credentials import endpoints_for
 from openbroker_aliyun.domain import BindingOperation
 
-__all__ = ["bind", "unbind"]
+__all__ = ["BIND"]
 
-_DOING = {
-    "account": "Creating the binding's database account",
-    "grant": "Granting the binding's account rights on the database",
-    "share": "Giving the binding's account the database's shared owner role",
-}
+State = Binding[RdsProgress, BindingProgress]
 
 
-def bind(rt: RdsRuntime, op: BindingOperation) -> BindStepResult:
-    """One bind step: run stages until one has to wait, or the credentials are ready."""
-
-    def finish() -> BindStepResult:
-        return _bound(rt, op)
-
-    return run_stages(rt, op, op.binding.details, _STAGES, _DOING, finish, first="account")
+def _account_of(rt: RdsRuntime, op: BindingOperation, instance: RdsProgress) -> str:
+    """The account of a binding (derived from its id, so a retried bind finds it again)."""
+    return rt.profile(instance).binding_account(op.binding.id)
 
 
-def unbind(rt: RdsRuntime, op: BindingOperation) -> InstanceStepResult:
-    """Delete the binding's account (also for a binding whose bind never finished)."""
-    return common_binding.unbind(
-        rt,
-        op,
-        derived_account=lambda: rt.profile(op.instance.details).binding_account(op.binding.id),
-        account_noun="database account",
-    )
-
-
-def _account(rt: RdsRuntime, op: BindingOperation, details: dict[str, Any]) -> str | BindStepResult:
-    instance = op.instance.details
-    details["account"] = rt.profile(instance).binding_account(op.binding.id)
+def _account(rt: RdsRuntime, op: BindingOperation, state: State) -> str | BindStepResult:
+    binding = state.binding
+    binding.account = _account_of(rt, op, state.instance)
     # A new password on every run of this stage: if an earlier run created the account
     # and crashed, ensure_account resets it to this one.
-    details["password"] = generate_password()
-    rt.api.ensure_account(
-        instance["db_instance_id"], details["account"], details["password"], privileged=False
-    )
+    binding.password = generate_password()
+    rt.api.ensure_account(state.instance.cloud_id, binding.account, binding.password, privileged=False)
     return "grant"
 
 
-def _grant(rt: RdsRuntime, op: BindingOperation, details: dict[str, Any]) -> str | BindStepResult:
-    instance = op.instance.details
-    profile = rt.profile(instance)
+def _grant(rt: RdsRuntime, op: BindingOperation, state: State) -> str | BindStepResult:
+    instance = state.instance
     rt.api.grant(
-        instance["db_instance_id"], details["account"], instance["database"], profile.binding_privilege
+        GrantAccountPrivilege(
+            instance_id=instance.cloud_id,
+            account_name=known(state.binding.account, "account"),
+            db_name=known(instance.database, "database"),
+            account_privilege=rt.profile(instance).binding_privilege,
+        )
     )
-    return "share" if rt.uses_manager(instance) and instance.get("owner_role") else "done"
+    return "share" if rt.uses_manager(instance) and instance.owner_role else "done"
 
 
-def _share(rt: RdsRuntime, op: BindingOperation, details: dict[str, Any]) -> str | BindStepResult:
-    instance = op.instance.details
-    account = Login(
-        host=instance["host"],
-        port=int(instance["port"]),
-        username=details["account"],
-        password=details["password"],
-        database=instance["database"],
-        tls=bool(instance.get("tls")),
-    )
+def _share(rt: RdsRuntime, op: BindingOperation, state: State) -> str | BindStepResult:
+    instance = state.instance
+    account = _binding_login(rt, state)
     # SqlError propagates: transient (e.g. the account is not usable yet).
-    rt.profile(instance).sql.prepare_binding(rt.manager_login(instance), account, instance["owner_role"])
+    owner_role = known(instance.owner_role, "owner_role")
+    rt.profile(instance).sql.prepare_binding(rt.manager_login(instance), account, owner_role)
     return "done"
 
 
-def _bound(rt: RdsRuntime, op: BindingOperation) -> Bound:
-    details, instance = op.binding.details, op.instance.details
-    host, port = instance["host"], int(instance["port"])
+def _binding_login(rt: RdsRuntime, state: State) -> Login:
+    binding = state.binding
+    return rt.login(state.instance, known(binding.account, "account"), known(binding.password, "password"))
+
+
+def _bound(rt: RdsRuntime, op: BindingOperation, state: State) -> Bound:
+    """The credentials of a finished bind."""
+    login = _binding_login(rt, state)
     credentials: dict[str, Any] = database_credentials(
-        engine=rt.profile(instance).credential_type,
-        host=host,
-        port=port,
-        username=details["account"],
-        password=details["password"],
-        database=instance["database"],
-        tls=bool(instance.get("tls")),
+        engine=rt.profile(state.instance).credential_type,
+        host=login.host,
+        port=login.port,
+        username=login.username,
+        password=login.password,
+        database=login.database,
+        tls=login.tls,
         jdbc=rt.settings.jdbc_url,
     )
-    return Bound(credentials=credentials, endpoints=endpoints_for(host, port))
+    return Bound(credentials=credentials, endpoints=endpoints_for(login.host, login.port))
 
 
-_STAGES = {"account": _account, "grant": _grant, "share": _share}
+#: The bind: its stages in the binding's ``step``, its credentials, and the account unbind deletes.
+BIND: BindSteps[RdsRuntime, RdsProgress, BindingProgress] = BindSteps(
+    stages=StageTable(
+        first="account",
+        stages={
+            "account": (_account, "Creating the binding's database account"),
+            "grant": (_grant, "Granting the binding's account rights on the database"),
+            "share": (_share, "Giving the binding's account the database's shared owner role"),
+        },
+    ),
+    bound=_bound,
+    account=_account_of,
+    account_noun="database account",
+)

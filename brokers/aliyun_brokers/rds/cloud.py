@@ -1,19 +1,42 @@
-"""The RDS API calls the broker makes, in wire terms, over the ``AliyunPort``.
+"""The RDS API calls the broker makes, typed, over the ``AliyunPort``.
 
-One method per action (docs/ram-policy.json lists exactly these), on the shared
-``CloudApi`` (which says how calls are made and repeated safely), and ``RdsApi.kind``:
-how RDS names, finds and deletes its instances.
+One method per action (docs/ram-policy.json lists exactly these), taking and returning
+the types of ``aliyun_brokers.rds.wire``, on the shared ``CloudApi`` (which says how calls
+are made and repeated safely), and ``RdsApi.kind``: how RDS names, finds and deletes its
+instances.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
-from aliyun_brokers.common.cloud_api import CloudApi
+from aliyun_brokers.common.cloud_api import CloudApi, SharedRequests
 from aliyun_brokers.common.cloud_kind import CloudKind
-from openbroker_aliyun.aliyun.errors import ErrorCategory, classify
-from openbroker_aliyun.aliyun.port import AliyunError
+from aliyun_brokers.common.wire import WireResponse
+from aliyun_brokers.rds.wire import (
+    CreateAccount,
+    CreateDatabase,
+    CreateDBInstance,
+    CreateDBInstanceResponse,
+    DBInstance,
+    DBInstanceAttribute,
+    DeleteAccount,
+    DeleteDBInstance,
+    DescribeDBInstanceAttribute,
+    DescribeDBInstanceAttributeResponse,
+    DescribeDBInstanceNetInfo,
+    DescribeDBInstanceNetInfoResponse,
+    DescribeDBInstances,
+    DescribeDBInstancesResponse,
+    DescribeDBInstanceSSL,
+    DescribeDBInstanceSSLResponse,
+    GrantAccountPrivilege,
+    ModifyDBInstanceSpec,
+    ModifyDBInstanceSSL,
+    ModifySecurityIps,
+    ResetAccountPassword,
+)
 
 __all__ = ["DESCRIBE_BATCH", "RDS_ACTIONS", "RUNNING", "RdsApi"]
 
@@ -41,38 +64,49 @@ RDS_ACTIONS = (
 )
 
 
-class RdsApi(CloudApi):
+class RdsApi(CloudApi[DBInstance]):
     """Typed RDS calls for one region."""
 
     product = "rds"
     actions = RDS_ACTIONS
-    id_key = "DBInstanceId"
-    items_path = ("Items", "DBInstance")
     describe_batch = DESCRIBE_BATCH
+    shared = SharedRequests(ModifySecurityIps, ResetAccountPassword, DeleteAccount)
 
     # -- instances -------------------------------------------------------------------------
 
-    def create_instance(self, params: Mapping[str, Any]) -> dict[str, Any]:
+    def create_instance(self, request: CreateDBInstance) -> CreateDBInstanceResponse:
         """CreateDBInstance; with the same ``ClientToken`` it returns the first instance."""
-        return self._call("CreateDBInstance", params)
+        return self._call(request, CreateDBInstanceResponse)
 
-    def describe_instances(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    def describe(self, request: DescribeDBInstances) -> DescribeDBInstancesResponse:
+        """DescribeDBInstances: one page of the instances asked for."""
+        return self._call(request, DescribeDBInstancesResponse)
+
+    def describe_instances(self, ids: Sequence[str]) -> dict[str, DBInstance]:
         """DescribeDBInstances for up to 100 ids: ``{id: item}`` of those that exist."""
-        return self._describe_ids("DescribeDBInstances", "DBInstanceId", ids)
+        return self._describe_ids(
+            ids,
+            lambda joined: (
+                self.describe(DescribeDBInstances(instance_ids=joined, page_size=DESCRIBE_BATCH)).items
+            ),
+        )
 
-    def find_by_tags(self, tags: Mapping[str, str]) -> list[dict[str, Any]]:
+    def find_by_tags(self, tags: Mapping[str, str]) -> list[DBInstance]:
         """DescribeDBInstances filtered by tags (a JSON object, as the API wants it)."""
+        tags_filter = json.dumps(dict(tags), sort_keys=True)
         return self._all_pages(
-            "DescribeDBInstances", {"Tags": json.dumps(dict(tags), sort_keys=True)}, page_size=DESCRIBE_BATCH
+            lambda number: (
+                self.describe(
+                    DescribeDBInstances(tags=tags_filter, page_size=DESCRIBE_BATCH, page_number=number)
+                ).items
+            ),
+            page_size=DESCRIBE_BATCH,
         )
 
     def kind(self) -> CloudKind:
         """How RDS names, finds and deletes its instances (for deprovisioning and adoption)."""
         return CloudKind(
             noun="RDS instance",
-            id_detail="db_instance_id",
-            id_key=self.id_key,
-            status_key="DBInstanceStatus",
             # Released: in the recycle bin, which Alibaba empties on its own.
             gone_states=frozenset({"Released"}),
             deleting_states=frozenset({"Deleting"}),
@@ -89,101 +123,51 @@ class RdsApi(CloudApi):
             },
         )
 
-    def describe_attribute(self, instance_id: str) -> dict[str, Any] | None:
+    def describe_attribute(self, request: DescribeDBInstanceAttribute) -> DBInstanceAttribute | None:
         """DescribeDBInstanceAttribute: the full attributes, or None when the instance is gone."""
-        try:
-            body = self._call("DescribeDBInstanceAttribute", {"DBInstanceId": instance_id})
-        except AliyunError as error:
-            if classify(error) is ErrorCategory.NOT_FOUND:
-                return None
-            raise
-        items = body.get("Items", {}).get("DBInstanceAttribute", [])
-        return items[0] if items else None
+        answer = self._call_unless_gone(request, DescribeDBInstanceAttributeResponse)
+        return answer.items[0] if answer is not None and answer.items else None
 
-    def endpoint(self, instance_id: str) -> tuple[str, int] | None:
-        """DescribeDBInstanceNetInfo: the private (VPC) connection string and port."""
-        body = self._call("DescribeDBInstanceNetInfo", {"DBInstanceId": instance_id})
-        infos = body.get("DBInstanceNetInfos", {}).get("DBInstanceNetInfo", [])
-        ranked = sorted(infos, key=lambda info: {"Private": 0, "Inner": 1}.get(info.get("IPType", ""), 2))
-        for info in ranked:
-            host, port = info.get("ConnectionString"), info.get("Port")
-            if host and port:
-                return str(host), int(port)
-        return None
+    def describe_net_info(self, request: DescribeDBInstanceNetInfo) -> DescribeDBInstanceNetInfoResponse:
+        """DescribeDBInstanceNetInfo: the instance's endpoints."""
+        return self._call(request, DescribeDBInstanceNetInfoResponse)
 
-    def modify_spec(
-        self, instance_id: str, *, instance_class: str, storage_gb: int, category: str | None
-    ) -> None:
+    def modify_spec(self, request: ModifyDBInstanceSpec) -> WireResponse:
         """ModifyDBInstanceSpec (no token: the step checks the class before calling again)."""
-        params: dict[str, Any] = {
-            "DBInstanceId": instance_id,
-            "DBInstanceClass": instance_class,
-            "DBInstanceStorage": storage_gb,
-            "PayType": "Postpaid",
-            "EffectiveTime": "Immediate",
-        }
-        if category:
-            params["Category"] = category
-        self._call("ModifyDBInstanceSpec", params)
+        return self._call(request, WireResponse)
 
     def delete_instance(self, instance_id: str) -> bool:
         """DeleteDBInstance; False when the instance was already gone."""
-        return self._call_unless_gone("DeleteDBInstance", {"DBInstanceId": instance_id})
+        return self._call_unless_gone(DeleteDBInstance(instance_id=instance_id), WireResponse) is not None
 
-    def modify_ssl(self, instance_id: str, connection_string: str, enabled: bool) -> None:
+    def modify_ssl(self, request: ModifyDBInstanceSSL) -> WireResponse:
         """ModifyDBInstanceSSL on the instance's connection string."""
-        self._call(
-            "ModifyDBInstanceSSL",
-            {
-                "DBInstanceId": instance_id,
-                "ConnectionString": connection_string,
-                "SSLEnabled": 1 if enabled else 0,
-            },
-        )
+        return self._call(request, WireResponse)
 
-    def ssl_enabled(self, instance_id: str) -> bool:
-        """DescribeDBInstanceSSL: whether TLS is on (MySQL says Yes/No, PostgreSQL on/off)."""
-        body = self._call("DescribeDBInstanceSSL", {"DBInstanceId": instance_id})
-        return str(body.get("SSLEnabled", "")).lower() in ("yes", "on", "1", "true", "enable", "enabled")
+    def describe_ssl(self, request: DescribeDBInstanceSSL) -> DescribeDBInstanceSSLResponse:
+        """DescribeDBInstanceSSL: whether TLS is on (``.enabled``)."""
+        return self._call(request, DescribeDBInstanceSSLResponse)
 
     # -- accounts and databases -------------------------------------------------------------
 
     def ensure_account(self, instance_id: str, name: str, password: str, *, privileged: bool) -> None:
-        """CreateAccount, or ResetAccountPassword when the account exists (a repeated step)."""
-        created = self._call_unless_duplicate(
-            "CreateAccount",
-            {
-                "DBInstanceId": instance_id,
-                "AccountName": name,
-                "AccountPassword": password,
-                "AccountType": "Super" if privileged else "Normal",
-                "AccountDescription": "openbroker manager" if privileged else "openbroker binding",
-            },
+        """CreateAccount (``Super`` when ``privileged``, for the broker), or
+        ResetAccountPassword when the account exists (a repeated step)."""
+        request = CreateAccount(
+            instance_id=instance_id,
+            account_name=name,
+            account_password=password,
+            account_type="Super" if privileged else "Normal",
+            account_description="openbroker manager" if privileged else "openbroker binding",
         )
-        if not created:
+        if self._call_unless_duplicate(request, WireResponse) is None:
             # Created by an earlier run whose password was not saved: take it over.
             self.reset_password(instance_id, name, password)
 
-    def grant(self, instance_id: str, account: str, database: str, privilege: str) -> None:
+    def grant(self, request: GrantAccountPrivilege) -> WireResponse:
         """GrantAccountPrivilege (granting again what is granted is harmless)."""
-        self._call(
-            "GrantAccountPrivilege",
-            {
-                "DBInstanceId": instance_id,
-                "AccountName": account,
-                "DBName": database,
-                "AccountPrivilege": privilege,
-            },
-        )
+        return self._call(request, WireResponse)
 
-    def ensure_database(self, instance_id: str, name: str, character_set: str) -> None:
+    def ensure_database(self, request: CreateDatabase) -> None:
         """CreateDatabase; a duplicate means an earlier run created it."""
-        self._call_unless_duplicate(
-            "CreateDatabase",
-            {
-                "DBInstanceId": instance_id,
-                "DBName": name,
-                "CharacterSetName": character_set,
-                "DBDescription": "openbroker database",
-            },
-        )
+        self._call_unless_duplicate(request, WireResponse)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from aliyun_brokers.common.credentials import POSTGRESQL_FORBIDDEN_PREFIXES
 from aliyun_brokers.common.naming import short_hash
 from aliyun_brokers.rds.plans import EngineName
 from aliyun_brokers.rds.sql_engines import MysqlSqlEngine, PostgresSqlEngine, SqlEngine
-from openbroker_aliyun.credentials import POSTGRESQL_FORBIDDEN_PREFIXES, generate_account_name
+from openbroker_aliyun.credentials import generate_account_name
 
 __all__ = ["ACCOUNT_MAX_LENGTH", "EngineProfile", "profile_for"]
 

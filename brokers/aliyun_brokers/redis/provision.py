@@ -1,4 +1,4 @@
-"""Provisioning a Redis instance, as resumable stages recorded in ``details["step"]``.
+"""Provisioning a Redis instance, as resumable stages recorded in ``RedisProgress.step``.
 
     prepare   record what the instance will be, and generate its password: saved by the
               framework before any call, so a repeated create sends the same parameters
@@ -17,42 +17,31 @@ The instance's own password never reaches a binding: bindings get accounts (bind
 
 from __future__ import annotations
 
-from typing import Any, Mapping
-
-from aliyun_brokers.common.naming import client_token, instance_description, tag_parameter
-from aliyun_brokers.common.stages import run_stages
+from aliyun_brokers.common.credentials import generate_password
+from aliyun_brokers.common.naming import client_token, instance_description, resource_tag_list
+from aliyun_brokers.common.progress import known
+from aliyun_brokers.common.stages import StageTable
 from aliyun_brokers.redis.cloud import GONE_STATES, NORMAL
+from aliyun_brokers.redis.progress import RedisProgress
 from aliyun_brokers.redis.runtime import RedisRuntime
+from aliyun_brokers.redis.wire import CreateInstance, DescribeInstanceSSL, ModifyInstanceSSL
 from openbroker_aliyun.broker import InProgress, InstanceStepResult
-from openbroker_aliyun.credentials import generate_password
 from openbroker_aliyun.domain import InstanceOperation
 from openbroker_aliyun.errors import OperationFailed
 
-__all__ = ["provision", "wait_normal"]
+__all__ = ["PROVISION", "start", "wait_normal"]
 
 # How long a new instance may be missing from DescribeInstances (Alibaba's lists lag).
 _APPEAR_GRACE_SECONDS = 600
 
-_DOING = {
-    "prepare": "Preparing the Redis instance",
-    "create": "Creating the Redis instance",
-    "wait": "Waiting for the Redis instance",
-    "password": "Setting the Redis instance's password",
-    "ips": "Setting the Redis instance's whitelist",
-    "tls": "Turning on TLS",
-    "tls_wait": "Waiting for TLS",
-}
 
-
-def provision(rt: RedisRuntime, op: InstanceOperation) -> InstanceStepResult:
-    """One provision step: run stages until one has to wait, or the instance is ready."""
-    details = op.instance.details
-    if details.get("provision_op") != op.id:
-        # A new attempt after a failed provision starts over, keeping what the failed one
-        # made (its instance, if that still exists, and the password it was created with).
-        details.update(provision_op=op.id, step="prepare")
-
-    return run_stages(rt, op, details, _STAGES, _DOING, lambda: rt.ready(details), first="prepare")
+def start(op: InstanceOperation, p: RedisProgress) -> None:
+    """Before the stages: a new attempt after a failed provision starts over, keeping what
+    the failed one made (its instance, if that still exists, and the password it was
+    created with)."""
+    if p.provision_op != op.id:
+        p.provision_op = op.id
+        p.step = "prepare"
 
 
 def wait_normal(rt: RedisRuntime, instance_id: str, doing: str) -> InProgress | None:
@@ -62,7 +51,7 @@ def wait_normal(rt: RedisRuntime, instance_id: str, doing: str) -> InProgress | 
         raise OperationFailed(
             f"The Redis instance {instance_id} no longer exists; it was deleted outside the broker."
         )
-    status = item.get("InstanceStatus", "")
+    status = item.status
     if status in GONE_STATES:
         raise OperationFailed(
             f"The Redis instance {instance_id} is being deleted outside the broker ({status})."
@@ -78,127 +67,127 @@ def wait_normal(rt: RedisRuntime, instance_id: str, doing: str) -> InProgress | 
     return rt.wait(f"{doing}: the Redis instance {instance_id} is {status}.")
 
 
-def _prepare(rt: RedisRuntime, op: InstanceOperation, details: dict[str, Any]) -> str | InstanceStepResult:
+def _prepare(rt: RedisRuntime, op: InstanceOperation, p: RedisProgress) -> str | InstanceStepResult:
     params, settings, plan = op.parameters, rt.settings, rt.plan(op.plan_id)
     zone_id, vswitch_id = settings.vswitch_for(params.get("zone_id"))
-    details.update(
-        engine_version=params.get("engine_version", plan.default_version),
-        instance_class=plan.instance_class,
-        zone_id=zone_id,
-        vswitch_id=vswitch_id,
-        security_ips=settings.whitelist(params.get("security_ips", [])),
-        tls=False,
-    )
-    details.setdefault("password", generate_password())
-    details["step"] = "create"
+    p.engine_version = params.get("engine_version", plan.default_version)
+    p.instance_class = plan.instance_class
+    p.zone_id = zone_id
+    p.vswitch_id = vswitch_id
+    p.security_ips = settings.whitelist(params.get("security_ips", []))
+    p.tls = False
+    if p.password is None:
+        p.password = generate_password()
+    p.step = "create"
     return InProgress(description="Creating the Redis instance.", retry_after=0)
 
 
-def _create(rt: RedisRuntime, op: InstanceOperation, details: dict[str, Any]) -> str | InstanceStepResult:
+def _create(rt: RedisRuntime, op: InstanceOperation, p: RedisProgress) -> str | InstanceStepResult:
     settings, plan = rt.settings, rt.plan(op.plan_id)
-    if details.get("instance_id"):
+    if p.instance_id:
         # Made by an earlier, failed attempt: reuse it unless it is gone since.
-        item = rt.describe(details["instance_id"]).item
-        if item is None or item.get("InstanceStatus") in GONE_STATES:
-            for key in ("instance_id", "host", "port", "adopted"):
-                details.pop(key, None)
-    if not details.get("instance_id"):
+        item = rt.describe(p.instance_id).item
+        if item is None or item.status in GONE_STATES:
+            p.unset("instance_id", "host", "port", "adopted")
+    if not p.instance_id:
         found = rt.kind.tagged_ids(settings.broker_id, op.instance.id, live_only=True)
         if found:
-            details.update(instance_id=found[0], adopted=True)
+            p.instance_id = found[0]
+            p.adopted = True
         else:
             answer = rt.api.create_instance(
-                {
-                    **_size(plan.instance_class, plan.capacity_mb, plan.shard_count),
-                    "InstanceType": "Redis",
-                    "EngineVersion": details["engine_version"],
-                    "NodeType": plan.node_type,
-                    "ChargeType": "PostPaid",
-                    "NetworkType": "VPC",
-                    "VpcId": settings.vpc_id,
-                    "VSwitchId": details["vswitch_id"],
-                    "ZoneId": details["zone_id"],
-                    "Password": details["password"],
-                    "InstanceName": instance_description(op.instance.id),
+                CreateInstance(
+                    # Sized by class, else by capacity.
+                    instance_class=plan.instance_class,
+                    capacity=None if plan.instance_class else plan.capacity_mb,
+                    shard_count=plan.shard_count,
+                    instance_type="Redis",
+                    engine_version=known(p.engine_version, "engine_version"),
+                    node_type=plan.node_type,
+                    charge_type="PostPaid",
+                    network_type="VPC",
+                    vpc_id=settings.vpc_id,
+                    vswitch_id=known(p.vswitch_id, "vswitch_id"),
+                    zone_id=known(p.zone_id, "zone_id"),
+                    password=known(p.password, "password"),
+                    instance_name=instance_description(op.instance.id),
                     # Per operation: a provision that failed and is tried again (a new
                     # operation) must not get back an instance deleted in between.
-                    "Token": client_token(settings.broker_id, op.instance.id, f"create:{op.id}"),
-                    "Tag": tag_parameter(settings.broker_id, op.instance.id),
-                }
+                    token=client_token(settings.broker_id, op.instance.id, f"create:{op.id}"),
+                    tag=resource_tag_list(settings.broker_id, op.instance.id),
+                )
             )
-            details["instance_id"] = answer["InstanceId"]
-            _record_endpoint(details, answer)
-        details["created_at"] = rt.now()
-    details["step"] = "wait"
-    return rt.wait(f"Creating the Redis instance {details['instance_id']}.")
+            p.instance_id = answer.instance_id
+            _record_endpoint(p, answer.connection_domain, answer.port)
+        p.created_at = rt.now()
+    p.step = "wait"
+    return rt.wait(f"Creating the Redis instance {p.cloud_id}.")
 
 
-def _size(instance_class: str | None, capacity_mb: int | None, shard_count: int | None) -> dict[str, Any]:
-    size: dict[str, Any] = {"InstanceClass": instance_class} if instance_class else {"Capacity": capacity_mb}
-    if shard_count is not None:
-        size["ShardCount"] = shard_count
-    return size
+def _record_endpoint(p: RedisProgress, host: str | None, port: int | None) -> None:
+    if host and port:
+        p.host, p.port = host, int(port)
 
 
-def _record_endpoint(details: dict[str, Any], item: Mapping[str, Any]) -> None:
-    if item.get("ConnectionDomain") and item.get("Port"):
-        details["host"], details["port"] = str(item["ConnectionDomain"]), int(item["Port"])
-
-
-def _wait(rt: RedisRuntime, op: InstanceOperation, details: dict[str, Any]) -> str | InstanceStepResult:
-    instance_id = details["instance_id"]
-    described = rt.describe(instance_id)
-    if described.item is None and rt.now() - float(details.get("created_at", 0)) < _APPEAR_GRACE_SECONDS:
+def _wait(rt: RedisRuntime, op: InstanceOperation, p: RedisProgress) -> str | InstanceStepResult:
+    instance_id = p.cloud_id
+    item = rt.describe(instance_id).item
+    if item is None and rt.now() - float(p.created_at or 0) < _APPEAR_GRACE_SECONDS:
         return rt.wait(f"Waiting for the Redis instance {instance_id} to appear.")
     waiting = wait_normal(rt, instance_id, "Creating")
     if waiting is not None:
         return waiting
-    item = described.item or {}
-    # What the instance really is (an adopted one may differ from this request).
-    for key, field in (("instance_class", "InstanceClass"), ("engine_version", "EngineVersion")):
-        if item.get(field):
-            details[key] = str(item[field])
-    if not details.get("host"):
-        _record_endpoint(details, item)
-    if not details.get("host"):
+    if item is not None:
+        # What the instance really is (an adopted one may differ from this request).
+        if item.instance_class:
+            p.instance_class = item.instance_class
+        if item.engine_version:
+            p.engine_version = item.engine_version
+        if not p.host:
+            _record_endpoint(p, item.connection_domain, item.port)
+    if not p.host:
         return rt.wait(f"The Redis instance {instance_id} has no endpoint yet.")
-    return "password" if details.get("adopted") else "ips"
+    return "password" if p.adopted else "ips"
 
 
-def _password(rt: RedisRuntime, op: InstanceOperation, details: dict[str, Any]) -> str | InstanceStepResult:
+def _password(rt: RedisRuntime, op: InstanceOperation, p: RedisProgress) -> str | InstanceStepResult:
     # The default account is named after the instance.
-    rt.api.reset_password(details["instance_id"], details["instance_id"], details["password"])
+    rt.api.reset_password(p.cloud_id, p.cloud_id, known(p.password, "password"))
     return "ips"
 
 
-def _ips(rt: RedisRuntime, op: InstanceOperation, details: dict[str, Any]) -> str | InstanceStepResult:
-    rt.api.modify_security_ips(details["instance_id"], details["security_ips"])
+def _ips(rt: RedisRuntime, op: InstanceOperation, p: RedisProgress) -> str | InstanceStepResult:
+    rt.api.modify_security_ips(p.cloud_id, known(p.security_ips, "security_ips"))
     return "tls" if op.parameters.get("tls") else "done"
 
 
-def _tls(rt: RedisRuntime, op: InstanceOperation, details: dict[str, Any]) -> str | InstanceStepResult:
-    rt.api.modify_ssl(details["instance_id"], True)
-    rt.cache.invalidate(details["instance_id"])
-    details["step"] = "tls_wait"
-    return rt.wait(f"Turning on TLS on the Redis instance {details['instance_id']}.")
+def _tls(rt: RedisRuntime, op: InstanceOperation, p: RedisProgress) -> str | InstanceStepResult:
+    rt.api.modify_ssl(ModifyInstanceSSL(instance_id=p.cloud_id, ssl_enabled="Enable"))
+    rt.cache.invalidate(p.cloud_id)
+    p.step = "tls_wait"
+    return rt.wait(f"Turning on TLS on the Redis instance {p.cloud_id}.")
 
 
-def _tls_wait(rt: RedisRuntime, op: InstanceOperation, details: dict[str, Any]) -> str | InstanceStepResult:
-    waiting = wait_normal(rt, details["instance_id"], "Turning on TLS")
+def _tls_wait(rt: RedisRuntime, op: InstanceOperation, p: RedisProgress) -> str | InstanceStepResult:
+    waiting = wait_normal(rt, p.cloud_id, "Turning on TLS")
     if waiting is not None:
         return waiting
-    if not rt.api.ssl_enabled(details["instance_id"]):
-        return rt.wait(f"Waiting for TLS on the Redis instance {details['instance_id']}.")
-    details["tls"] = True
+    if not rt.api.describe_ssl(DescribeInstanceSSL(instance_id=p.cloud_id)).enabled:
+        return rt.wait(f"Waiting for TLS on the Redis instance {p.cloud_id}.")
+    p.tls = True
     return "done"
 
 
-_STAGES = {
-    "prepare": _prepare,
-    "create": _create,
-    "wait": _wait,
-    "password": _password,
-    "ips": _ips,
-    "tls": _tls,
-    "tls_wait": _tls_wait,
-}
+#: The provision's stages, in ``RedisProgress.step``.
+PROVISION: StageTable[RedisRuntime, InstanceOperation, RedisProgress, InstanceStepResult] = StageTable(
+    first="prepare",
+    stages={
+        "prepare": (_prepare, "Preparing the Redis instance"),
+        "create": (_create, "Creating the Redis instance"),
+        "wait": (_wait, "Waiting for the Redis instance"),
+        "password": (_password, "Setting the Redis instance's password"),
+        "ips": (_ips, "Setting the Redis instance's whitelist"),
+        "tls": (_tls, "Turning on TLS"),
+        "tls_wait": (_tls_wait, "Waiting for TLS"),
+    },
+)

@@ -2,7 +2,7 @@
 
 ``check_update`` runs before anything is recorded and refuses what cannot be done (an
 engine version change, another architecture or node type) with a 422 that says why. The
-step then runs stages in ``details["update"]["step"]``:
+step then runs stages in ``RedisUpdate.step`` (``details["update"]``):
 
     spec       ModifyInstanceSpec with the target class (and shard count), with a
                ``ClientToken`` per operation; skipped when the instance already has it
@@ -18,33 +18,36 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from aliyun_brokers.common.broker import UpdateSteps
 from aliyun_brokers.common.naming import client_token
 from aliyun_brokers.common.parameters import refuse_disallowed_ips
-from aliyun_brokers.common.stages import Stage
-from aliyun_brokers.common.update import network_targets, run_update, update_whitelist
+from aliyun_brokers.common.progress import Updating
+from aliyun_brokers.common.stages import StageTable
+from aliyun_brokers.common.update import network_targets, update_whitelist
 from aliyun_brokers.redis.plans import RedisPlan
+from aliyun_brokers.redis.progress import RedisProgress, RedisUpdate
 from aliyun_brokers.redis.provision import wait_normal
 from aliyun_brokers.redis.runtime import RedisRuntime
+from aliyun_brokers.redis.wire import (
+    DescribeInstanceSSL,
+    KVStoreInstance,
+    ModifyInstanceSpec,
+    ModifyInstanceSSL,
+)
 from openbroker_aliyun.broker import InstanceStepResult
 from openbroker_aliyun.domain import InstanceOperation, InstanceRecord
 from openbroker_aliyun.errors import UnprocessableEntity
 
-__all__ = ["check_update", "update"]
+__all__ = ["UPDATE", "check_update"]
 
-_DOING = {
-    "spec": "Changing the Redis instance's class",
-    "spec_wait": "Waiting for the Redis instance's class change",
-    "ips": "Changing the Redis instance's whitelist",
-    "tls": "Switching TLS",
-    "tls_wait": "Waiting for TLS to switch",
-}
+State = Updating[RedisProgress, RedisUpdate]
 
 
 def check_update(
     rt: RedisRuntime, instance: InstanceRecord, old: RedisPlan, new: RedisPlan, parameters: Mapping[str, Any]
 ) -> None:
     """Refuse an update that cannot be done (before anything is recorded)."""
-    version = instance.details.get("engine_version") or instance.parameters.get("engine_version")
+    version = RedisProgress.load(instance.details).engine_version or instance.parameters.get("engine_version")
     wanted = parameters.get("engine_version")
     if wanted is not None and wanted != version:
         raise UnprocessableEntity(
@@ -69,88 +72,91 @@ def check_update(
     refuse_disallowed_ips(parameters.get("security_ips"), rt.settings.whitelist_policy)
 
 
-def update(rt: RedisRuntime, op: InstanceOperation) -> InstanceStepResult:
-    """One update step: run stages until one has to wait, or the update is applied."""
-    return run_update(rt, op, targets=lambda: _targets(rt, op), stages=_STAGES, doing=_DOING, first="spec")
-
-
-def _targets(rt: RedisRuntime, op: InstanceOperation) -> dict[str, Any]:
+def _targets(rt: RedisRuntime, op: InstanceOperation, p: RedisProgress) -> RedisUpdate:
+    """What an update operation changes the instance to (recorded once per operation)."""
     new, old = rt.plan(op.plan_id), rt.plan(op.previous_plan_id or op.instance.plan_id)
-    return {
+    return RedisUpdate(
+        op=op.id,
         # The same plan: nothing to change but what the parameters say.
-        "step": "spec" if new != old else "ips",
-        "instance_class": new.instance_class,
-        "shard_count": new.shard_count,
+        step="spec" if new != old else "ips",
+        instance_class=new.instance_class,
+        shard_count=new.shard_count,
         **network_targets(rt, op.parameters),
-    }
-
-
-def _has_spec(item: Mapping[str, Any], state: Mapping[str, Any]) -> bool:
-    shards = item.get("ShardCount")
-    return item.get("InstanceClass") == state["instance_class"] and (
-        state["shard_count"] is None or shards is None or int(shards) == state["shard_count"]
     )
 
 
-def _spec(rt: RedisRuntime, op: InstanceOperation, state: dict[str, Any]) -> str | InstanceStepResult:
-    instance_id = op.instance.details["instance_id"]
+def _has_spec(item: KVStoreInstance | None, target: RedisUpdate) -> bool:
+    shards = item.shard_count if item else None
+    return (item.instance_class if item else None) == target.instance_class and (
+        target.shard_count is None or shards is None or shards == target.shard_count
+    )
+
+
+def _spec(rt: RedisRuntime, op: InstanceOperation, state: State) -> str | InstanceStepResult:
+    target, instance_id = state.update, state.instance.cloud_id
     waiting = wait_normal(rt, instance_id, "Waiting to change the class")
     if waiting is not None:
         return waiting
-    item = rt.describe(instance_id).item or {}
-    if not _has_spec(item, state):
+    if not _has_spec(rt.describe(instance_id).item, target):
         rt.api.modify_spec(
-            instance_id,
-            instance_class=state["instance_class"],
-            shard_count=state["shard_count"],
-            token=client_token(rt.settings.broker_id, op.instance.id, f"modify:{op.id}"),
+            ModifyInstanceSpec(
+                instance_id=instance_id,
+                instance_class=target.instance_class,
+                effective_time="Immediately",
+                client_token=client_token(rt.settings.broker_id, op.instance.id, f"modify:{op.id}"),
+                shard_count=target.shard_count,
+            )
         )
         rt.cache.invalidate(instance_id)
-    state["step"] = "spec_wait"
-    return rt.wait(f"Changing the Redis instance {instance_id} to {state['instance_class']}.")
+    target.step = "spec_wait"
+    return rt.wait(f"Changing the Redis instance {instance_id} to {target.instance_class}.")
 
 
-def _spec_wait(rt: RedisRuntime, op: InstanceOperation, state: dict[str, Any]) -> str | InstanceStepResult:
-    details = op.instance.details
-    instance_id = details["instance_id"]
-    waiting = wait_normal(rt, instance_id, f"Changing to {state['instance_class']}")
+def _spec_wait(rt: RedisRuntime, op: InstanceOperation, state: State) -> str | InstanceStepResult:
+    target, instance_id = state.update, state.instance.cloud_id
+    waiting = wait_normal(rt, instance_id, f"Changing to {target.instance_class}")
     if waiting is not None:
         return waiting
-    item = rt.describe(instance_id).item or {}
-    if not _has_spec(item, state):
+    if not _has_spec(rt.describe(instance_id).item, target):
         # Normal with the old class: the change has not started yet.
-        return rt.wait(f"The Redis instance {instance_id} is changing to {state['instance_class']}.")
-    details["instance_class"] = state["instance_class"]
+        return rt.wait(f"The Redis instance {instance_id} is changing to {target.instance_class}.")
+    state.instance.instance_class = target.instance_class
     return "ips"
 
 
-def _tls(rt: RedisRuntime, op: InstanceOperation, state: dict[str, Any]) -> str | InstanceStepResult:
-    details = op.instance.details
-    if "tls" not in state or state["tls"] == bool(details.get("tls")):
+def _tls(rt: RedisRuntime, op: InstanceOperation, state: State) -> str | InstanceStepResult:
+    p, target = state.instance, state.update
+    if target.tls is None or target.tls == bool(p.tls):
         return "done"
-    rt.api.modify_ssl(details["instance_id"], state["tls"])
-    rt.cache.invalidate(details["instance_id"])
-    state["step"] = "tls_wait"
-    return rt.wait(
-        f"Switching TLS {'on' if state['tls'] else 'off'} on the Redis instance {details['instance_id']}."
-    )
+    switch = "Enable" if target.tls else "Disable"
+    rt.api.modify_ssl(ModifyInstanceSSL(instance_id=p.cloud_id, ssl_enabled=switch))
+    rt.cache.invalidate(p.cloud_id)
+    target.step = "tls_wait"
+    return rt.wait(f"Switching TLS {'on' if target.tls else 'off'} on the Redis instance {p.cloud_id}.")
 
 
-def _tls_wait(rt: RedisRuntime, op: InstanceOperation, state: dict[str, Any]) -> str | InstanceStepResult:
-    details = op.instance.details
-    waiting = wait_normal(rt, details["instance_id"], "Switching TLS")
+def _tls_wait(rt: RedisRuntime, op: InstanceOperation, state: State) -> str | InstanceStepResult:
+    p, target = state.instance, state.update
+    waiting = wait_normal(rt, p.cloud_id, "Switching TLS")
     if waiting is not None:
         return waiting
-    if rt.api.ssl_enabled(details["instance_id"]) != state["tls"]:
-        return rt.wait(f"Waiting for TLS to switch on the Redis instance {details['instance_id']}.")
-    details["tls"] = state["tls"]
+    if rt.api.describe_ssl(DescribeInstanceSSL(instance_id=p.cloud_id)).enabled != target.tls:
+        return rt.wait(f"Waiting for TLS to switch on the Redis instance {p.cloud_id}.")
+    p.tls = target.tls
     return "done"
 
 
-_STAGES: dict[str, Stage[RedisRuntime, InstanceOperation, InstanceStepResult]] = {
-    "spec": _spec,
-    "spec_wait": _spec_wait,
-    "ips": update_whitelist,
-    "tls": _tls,
-    "tls_wait": _tls_wait,
-}
+#: The update: its targets, and its stages in ``RedisUpdate.step``.
+UPDATE: UpdateSteps[RedisRuntime, RedisProgress, RedisUpdate] = UpdateSteps(
+    targets=_targets,
+    stages=StageTable(
+        first="spec",
+        stages={
+            "spec": (_spec, "Changing the Redis instance's class"),
+            "spec_wait": (_spec_wait, "Waiting for the Redis instance's class change"),
+            "ips": (update_whitelist, "Changing the Redis instance's whitelist"),
+            "tls": (_tls, "Switching TLS"),
+            "tls_wait": (_tls_wait, "Waiting for TLS to switch"),
+        },
+    ),
+)

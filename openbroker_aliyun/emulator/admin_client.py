@@ -1,4 +1,4 @@
-"""A client of the Alibaba Cloud emulator's admin API (``/_emulator/``), for tests and benchmarks.
+"""A client of the emulator's admin API (``/_emulator/``, see ``admin``), for tests and benchmarks.
 
 ``EmulatorAdmin(url, product)`` sees one product's side of a running emulator (its own
 process, or ``EmulatorServer`` in this one) the way a test wants to: how many calls the
@@ -13,7 +13,8 @@ broker made (by action and outcome), which instances exist, and which faults to 
 ``instance_tag`` is the tag key by which the broker names the OSB instance a cloud
 instance belongs to (``instances_of``, ``wait_created``). Every request is made on a
 fresh session that ignores proxy variables (loopback only), so one object may be used
-from several threads.
+from several threads. It lives with the emulator, not in the library's test kit
+(``openbroker_aliyun.testing``), which knows no cloud.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any, Sequence
 
 import requests
 
-from openbroker_aliyun.aliyun.port import Product
+from .faults import PRODUCTS
 
 __all__ = ["EmulatorAdmin"]
 
@@ -31,7 +32,9 @@ __all__ = ["EmulatorAdmin"]
 class EmulatorAdmin:
     """The admin API of the emulator at ``url``, seen for ``product``."""
 
-    def __init__(self, url: str, product: Product, *, instance_tag: str | None = None) -> None:
+    def __init__(self, url: str, product: str, *, instance_tag: str | None = None) -> None:
+        if product not in PRODUCTS:
+            raise ValueError(f"product must be one of {', '.join(PRODUCTS)}, not {product!r}")
         self.url = url.rstrip("/")
         self.product = product
         self.instance_tag = instance_tag
