@@ -4,6 +4,9 @@
   SQLite file named by ``BENCH_STATE_URL``, encrypted with ``BENCH_KEY``).
 - ``openbrokerapi_app()``: a minimal ``openbrokerapi`` broker with the same catalog.
 - ``raw()``: a bare WSGI function returning fixed JSON: the ceiling for any framework.
+- ``variant(name)``: ``ours()`` with one speed-only mechanism (or a group of them) turned
+  off (``VARIANTS``), to measure what it earns side by side with ``ours()``; ``control``
+  is ``ours()`` unchanged, to show what a ratio of 1 looks like on the machine.
 
 gunicorn loads them as ``benchmarks.bench_apps:ours()`` and so on.
 """
@@ -83,3 +86,113 @@ def raw() -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
         return [_FIXED]
 
     return app
+
+
+# -- variants: ours without one mechanism ---------------------------------------------
+# Each turns one mechanism off in the gunicorn worker that loads it (the patches stay in
+# that process), so that the benchmark measures ours with and without it side by side.
+
+
+def _flask_only(app: Flask) -> Flask:
+    """No fast path: Flask serves every request (the pipeline's hooks run the same checks)."""
+    del app.wsgi_app  # the instance attribute the fast path set; Flask's own method again
+    return app
+
+
+def _no_direct_query() -> None:
+    """last_operation's lookup statement run through ``Store.read`` (a SQLAlchemy read on
+    the reader pool) instead of on the driver (store/direct.py, kept SQLite connections)."""
+    from openbroker_aliyun.store import lookups, store
+    from openbroker_aliyun.store.rows import OperationLookup
+
+    def operation_lookup(self: Any, instance_id: str, binding_id: str | None, operation: str | None) -> Any:
+        statement = lookups.OPERATION_LOOKUPS[(binding_id is not None, bool(operation))]
+        params = {"instance_id": instance_id, "binding_id": binding_id, "operation": operation}
+        row = self.read(lambda reader: reader.connection.execute(statement, params).first())
+        if row is None:
+            return OperationLookup(instance_found=False, binding_found=False, operation=None)
+        return OperationLookup(
+            instance_found=True, binding_found=row[0] is not None, operation=self._map.operation_summary(row)
+        )
+
+    store.Store.operation_lookup = operation_lookup  # type: ignore[method-assign]
+
+
+def _plain_reads() -> None:
+    """last_operation answered from the store's ordinary record reads (instance, binding,
+    operation: whole rows, decrypted) in one ``Store.read``: no lookup statement at all."""
+    from openbroker_aliyun.store import store
+    from openbroker_aliyun.store.rows import OperationLookup, OperationSummary
+
+    def operation_lookup(self: Any, instance_id: str, binding_id: str | None, operation: str | None) -> Any:
+        def read(reader: Any) -> OperationLookup:
+            instance = reader.instance(instance_id)
+            if instance is None:
+                return OperationLookup(False, False, None)
+            current = instance.operation_id
+            if binding_id is not None:
+                binding = reader.binding(instance_id, binding_id)
+                if binding is None:
+                    return OperationLookup(True, False, None)
+                current = binding.operation_id
+            wanted = operation or current
+            op = reader.operation(wanted) if wanted else None
+            summary = None
+            if op is not None:
+                summary = OperationSummary(
+                    op.id, op.instance_id, op.binding_id, op.kind, op.state, op.description,
+                    op.instance_usable, op.update_repeatable, op.retry_after,
+                )  # fmt: skip
+            return OperationLookup(True, True, summary)
+
+        return self.read(read)
+
+    store.Store.operation_lookup = operation_lookup  # type: ignore[method-assign]
+
+
+def _small_ones() -> None:
+    """The four small mechanisms of a request at once (each alone is within the noise):
+    the digest of the usual Authorization header (api/auth.py), the request id made only
+    when asked for (request_state.py), the JSON bytes of each distinct last_operation
+    answer kept (responses.py), and what an empty query string loads to kept (schemas.py)."""
+    import uuid
+
+    from openbroker_aliyun.api import responses, schemas
+    from openbroker_aliyun.api.auth import CredentialChecker
+    from openbroker_aliyun.api.reply import json_bytes
+    from openbroker_aliyun.api.request_state import RequestState
+
+    CredentialChecker.accepts_header = lambda self, header: False  # type: ignore[method-assign]
+    made = RequestState.__post_init__
+
+    def post_init(self: Any) -> None:
+        made(self)
+        self._request_id = self.request_identity or uuid.uuid4().hex
+
+    RequestState.__post_init__ = post_init  # type: ignore[method-assign]
+    responses.last_operation_json = lambda found: json_bytes(responses.last_operation_body(found))
+
+    class Forgetful(dict[Any, Any]):
+        def __setitem__(self, key: Any, value: Any) -> None:
+            pass
+
+    schemas._EMPTY_LOADS = Forgetful()
+
+
+VARIANTS: dict[str, Callable[[], None] | None] = {
+    "flask-only": None,
+    "no-direct-query": _no_direct_query,
+    "plain-reads": _plain_reads,
+    "without-small-ones": _small_ones,
+    # Ours as it is, as a second app: what a ratio of 1 looks like on this machine.
+    "control": lambda: None,
+}
+
+
+def variant(name: str) -> Flask:
+    """``ours()`` without the mechanism ``name`` (one of ``VARIANTS``; ``control``: as is)."""
+    patch = VARIANTS[name]
+    if patch is not None:
+        patch()
+    app = ours()
+    return _flask_only(app) if name == "flask-only" else app

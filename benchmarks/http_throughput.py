@@ -2,17 +2,24 @@
 
 Run (needs ``wrk``: ``apt-get install -y wrk``)::
 
-    .venv/bin/python benchmarks/http_throughput.py [--seconds 5] [--rounds 7] [--connections 16] [--threads 4]
+    .venv/bin/python benchmarks/http_throughput.py [--seconds 5] [--warmup 2] [--rounds 7]
+        [--connections 16] [--threads 4] [--variants flask-only,...] [--before DIR]
 
-All three apps run under gunicorn with the same settings (2 gthread workers, 4 threads each)
-on 127.0.0.1, started together; wrk loads one at a time (2 threads, 16 connections, a
-2 s warm-up, then ``--seconds``; a measurement in which one worker got (nearly) all
-the connections is taken again, see ``measure``). Each round measures the three back to back on each
-endpoint, in an order that turns from round to round, so that the noise of a shared
-machine hits every app alike. The tables report each app's median over the rounds, and
-the ratios (ours ÷ reference) of each round, with their median: a ratio compares apps
-measured seconds apart, so a slow spell of the machine that spans a round cancels out,
-and the median drops the rounds that one spanned only in part.
+``--variants`` adds, as further apps of the same run, ours with one mechanism turned off
+(``bench_apps.VARIANTS``; ``all`` for every one), and ``--before DIR`` ours as served by
+another copy of the project (a folder holding its ``openbroker_aliyun``, ``examples``
+and ``benchmarks/bench_apps.py``).
+
+All the apps run under gunicorn with the same settings (2 gthread workers, 4 threads
+each) on 127.0.0.1, started together; wrk loads one at a time (2 threads, 16
+connections, a ``--warmup`` of load, then ``--seconds``; a measurement in which one
+worker got (nearly) all the connections is taken again, see ``measure``). Every other
+app is measured in a pair with ours, back to back on the same endpoint (which of the two
+goes first alternates), and each round takes one pair per app and endpoint, in an order
+that turns from round to round. The tables report each app's median, and the ratio of
+each pair (ours ÷ the other) with their median: a pair compares two apps measured
+seconds apart, so a slow spell of the shared machine hits both alike, and the median
+drops the rounds it hit only in part.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import base64
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -85,7 +93,7 @@ class Served:
 
 
 @contextmanager
-def gunicorn(app: str, env: dict[str, str], threads: int = 4) -> Iterator[Served]:
+def gunicorn(app: str, env: dict[str, str], threads: int = 4, cwd: Path = ROOT) -> Iterator[Served]:
     port = free_port()
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
@@ -93,7 +101,8 @@ def gunicorn(app: str, env: dict[str, str], threads: int = 4) -> Iterator[Served
         "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
         f"benchmarks.bench_apps:{app}",
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    # gunicorn puts its working directory first on the path: the project copy it imports.
+    process = subprocess.Popen(command, cwd=cwd, env={**env, "PYTHONPATH": str(cwd)})
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -172,77 +181,110 @@ def measure(served: Served, path: str, seconds: int, connections: int) -> tuple[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of load before each measurement")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--variants", default="", help="comma-separated bench_apps.VARIANTS, or 'all'")
+    parser.add_argument("--before", type=Path, help="another copy of the project, served as the app 'before'")
+    parser.add_argument("--endpoints", default=",".join(ENDPOINTS), help="comma-separated, of: %(default)s")
     args = parser.parse_args()
+    endpoints = {name: ENDPOINTS[name] for name in args.endpoints.split(",")}
+    # A SIGTERM (a stopped run) unwinds like Ctrl-C: the gunicorn servers are stopped too.
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(f"stopped by signal {number}"))
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
+    from benchmarks.bench_apps import VARIANTS
+
+    variants = list(VARIANTS) if args.variants == "all" else [v for v in args.variants.split(",") if v]
+    unknown = set(variants) - set(VARIANTS)
+    if unknown:
+        raise SystemExit(f"unknown variants {sorted(unknown)}; known: {', '.join(VARIANTS)}")
+    apps: dict[str, tuple[str, Path]] = {name: (app, ROOT) for name, app in APPS.items()}
+    apps |= {f"ours {name}": (f"variant({name!r})", ROOT) for name in variants}
+    if args.before is not None:
+        apps["before"] = ("ours()", args.before.resolve())
 
     from openbroker_aliyun.store.encryption import generate_key
 
     workdir = tempfile.mkdtemp(prefix="bench-")
     state_url, key = f"sqlite:///{workdir}/state.db", generate_key()
     prepare_state(state_url, key)
-    env = {**os.environ, "BENCH_STATE_URL": state_url, "BENCH_KEY": key, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "BENCH_STATE_URL": state_url, "BENCH_KEY": key}
 
     load_before = _load()
-    results: dict[tuple[str, str], list[Result]] = {}
-    names = list(APPS)
+    pairs: dict[tuple[str, str], list[Pair]] = {}
+    others = [name for name in apps if name != "ours"]
     with ExitStack() as stack:
-        # All three serve from the start (an idle one costs nothing), so that each round
-        # measures them back to back, in an order that turns from round to round.
-        servers = {name: stack.enter_context(gunicorn(app, env, args.threads)) for name, app in APPS.items()}
+        # All serve from the start (an idle one costs nothing), so that each round
+        # measures every app back to back with ours, in an order that turns.
+        servers = {
+            name: stack.enter_context(gunicorn(app, env, args.threads, cwd))
+            for name, (app, cwd) in apps.items()
+        }
         for name, served in servers.items():
             for path in ENDPOINTS.values():
                 check = requests.get(served.url + path, headers=HEADERS, timeout=5)
                 if check.status_code != 200:
                     raise SystemExit(f"{name} {path}: {check.status_code} {check.text}")
         for round_number in range(1, args.rounds + 1):
-            turn = (round_number - 1) % len(names)
-            for endpoint, path in ENDPOINTS.items():
-                for name in names[turn:] + names[:turn]:
-                    run_wrk(servers[name].url + path, 2, args.connections)  # warm-up
-                    result, split, tries = measure(servers[name], path, args.seconds, args.connections)
-                    results.setdefault((name, endpoint), []).append(result)
-                    print(f"round {round_number} {name:14} {endpoint:15} {result.rps:9.0f} req/s "
-                          f"p50 {result.p50_ms:6.2f} ms p99 {result.p99_ms:6.2f} ms "
-                          f"connections per worker {split} (try {tries})", flush=True)  # fmt: skip
+            turn = (round_number - 1) % len(others)
+            for endpoint, path in endpoints.items():
+                for index, other in enumerate(others[turn:] + others[:turn]):
+                    # Ours and the other seconds apart, each first in every other pair.
+                    order = ("ours", other) if (round_number + index) % 2 == 0 else (other, "ours")
+                    got: dict[str, Result] = {}
+                    for name in order:
+                        run_wrk(servers[name].url + path, args.warmup, args.connections)
+                        result, split, tries = measure(servers[name], path, args.seconds, args.connections)
+                        got[name] = result
+                        print(f"round {round_number} {name:28} {endpoint:15} {result.rps:9.0f} req/s "
+                              f"p50 {result.p50_ms:6.2f} ms p99 {result.p99_ms:6.2f} ms "
+                              f"connections per worker {split} (try {tries})", flush=True)  # fmt: skip
+                    pairs.setdefault((other, endpoint), []).append((got["ours"], got[other]))
 
     print(f"\nload average (1, 5, 15 min): before {load_before}, after {_load()}; {os.cpu_count()} CPUs")
-    print("\n| endpoint | app | req/s | p50 ms | p99 ms | ours ÷ this (req/s) |")
-    print("| --- | --- | ---: | ---: | ---: | ---: |")
-    medians: dict[tuple[str, str], Result] = {}
-    for endpoint in ENDPOINTS:
-        for name in APPS:
-            runs = results[(name, endpoint)]
-            medians[(name, endpoint)] = Result(
-                statistics.median(r.rps for r in runs),
-                statistics.median(r.p50_ms for r in runs),
-                statistics.median(r.p99_ms for r in runs),
-            )
-        ours = medians[("ours", endpoint)]
-        for name in APPS:
-            found = medians[(name, endpoint)]
+    report(pairs, others, list(endpoints))
+
+
+#: A measurement of ours and one of another app, taken back to back.
+Pair = tuple[Result, Result]
+
+
+def report(pairs: dict[tuple[str, str], list[Pair]], others: list[str], endpoints: list[str]) -> None:
+    """Each app's medians; the ratio of each pair (ours ÷ the other app, req/s), their median."""
+    print("\n| endpoint | app | req/s | p50 ms | p99 ms |")
+    print("| --- | --- | ---: | ---: | ---: |")
+    for endpoint in endpoints:
+        ours = [pair[0] for other in others for pair in pairs[(other, endpoint)]]
+        for name, runs in [("ours", ours)] + [
+            (o, [pair[1] for pair in pairs[(o, endpoint)]]) for o in others
+        ]:
             print(
-                f"| {endpoint} | {name} | {found.rps:.0f} | {found.p50_ms:.2f} | {found.p99_ms:.2f} "
-                f"| {ours.rps / found.rps:.2f} |"
+                f"| {endpoint} | {name} | {statistics.median(r.rps for r in runs):.0f} "
+                f"| {statistics.median(r.p50_ms for r in runs):.2f} | {statistics.median(r.p99_ms for r in runs):.2f} |"
             )
-    print("\nRatios per round (ours ÷ reference, req/s) and their median:\n")
     print(
-        "| endpoint | ours ÷ openbrokerapi (≥ 1.5) | ours ÷ raw WSGI (≥ 0.6) | p99 ms, ours / openbrokerapi |"
+        "\nPer round, ours ÷ the app from measurements seconds apart (single rounds in brackets),"
+        "\nand the app ÷ openbrokerapi that follows (ours ÷ openbrokerapi ÷ ours ÷ app, per round):\n"
     )
-    print("| --- | --- | --- | --- |")
-    for endpoint in ENDPOINTS:
-        ours_runs, theirs_runs, raw_runs = (results[(name, endpoint)] for name in APPS)
-        versus_theirs = [o.rps / t.rps for o, t in zip(ours_runs, theirs_runs, strict=True)]
-        versus_raw = [o.rps / r.rps for o, r in zip(ours_runs, raw_runs, strict=True)]
-        ours, theirs = medians[("ours", endpoint)], medians[("openbrokerapi", endpoint)]
-        print(
-            f"| {endpoint} | **{statistics.median(versus_theirs):.2f}** ({_listed(versus_theirs)}) "
-            f"| **{statistics.median(versus_raw):.2f}** ({_listed(versus_raw)}) "
-            f"| {ours.p99_ms:.2f} / {theirs.p99_ms:.2f} ms |"
-        )
+    print("| endpoint | app | ours ÷ app | app ÷ openbrokerapi (≥ 1.3) | p99 ms, app / openbrokerapi |")
+    print("| --- | --- | --- | --- | --- |")
+    for endpoint in endpoints:
+        theirs = [o.rps / t.rps for o, t in pairs[("openbrokerapi", endpoint)]]
+        theirs_p99 = statistics.median(t.p99_ms for _, t in pairs[("openbrokerapi", endpoint)])
+        for name in others:
+            ours_versus = [o.rps / a.rps for o, a in pairs[(name, endpoint)]]
+            versus_theirs = [t / v for t, v in zip(theirs, ours_versus, strict=True)]
+            p99 = statistics.median(a.p99_ms for _, a in pairs[(name, endpoint)])
+            print(
+                f"| {endpoint} | {name} | **{statistics.median(ours_versus):.2f}** ({_listed(ours_versus)}) "
+                f"| **{statistics.median(versus_theirs):.2f}** ({_listed(versus_theirs)}) "
+                f"| {p99:.2f} / {theirs_p99:.2f} |"
+            )
+        ours_p99 = statistics.median(o.p99_ms for o, _ in pairs[("openbrokerapi", endpoint)])
+        print(f"| {endpoint} | ours | 1 | **{statistics.median(theirs):.2f}** ({_listed(theirs)}) "
+              f"| {ours_p99:.2f} / {theirs_p99:.2f} |")  # fmt: skip
 
 
 def _listed(ratios: list[float]) -> str:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from flask import Flask
 
-from openbroker_aliyun.api import install_api
+from openbroker_aliyun.api import install_api, standard_checks
 from openbroker_aliyun.broker import ServiceBroker
 from openbroker_aliyun.config import BrokerSettings, load_settings
 from openbroker_aliyun.engine.protocol import BrokerEngine
@@ -136,9 +136,9 @@ def create_app(
 
     app = Flask("openbroker_aliyun")
     app.extensions[KEY] = AppRuntime(settings=settings, engine=engine, driver=driver)
-    if driver is not None:
-        app.before_request(driver.start_lazily)
-    install_api(app, engine, settings)
+    # The driver starts on a request unless it was stopped (the ``draining`` check).
+    start = driver.start_lazily if driver is not None else None
+    install_api(app, engine, settings, checks=standard_checks(settings, start_driver=start))
     return app
 
 

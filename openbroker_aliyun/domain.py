@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping, NamedTuple
+from typing import Any, Mapping
 
 JSONDict = dict[str, Any]
 
@@ -195,18 +195,16 @@ class FetchBindingRequest:
     info: RequestInfo = field(default_factory=RequestInfo)
 
 
-class LastOperationRequest(NamedTuple):
-    """Instance last_operation when ``binding_id`` is None, binding last_operation otherwise.
-
-    A named tuple, as ``LastOperation`` is: built on every poll.
-    """
+@dataclass(frozen=True)
+class LastOperationRequest:
+    """Instance last_operation when ``binding_id`` is None, binding last_operation otherwise."""
 
     instance_id: str
     binding_id: str | None = None
     service_id: str | None = None
     plan_id: str | None = None
     operation: str | None = None
-    info: RequestInfo = RequestInfo()
+    info: RequestInfo = field(default_factory=RequestInfo)
 
 
 # -------------------------------------------------------------------------- responses
@@ -282,12 +280,9 @@ class BindingResponse:
     binding: BindingView | None = None
 
 
-class LastOperation(NamedTuple):
-    """last_operation body, plus the ``Retry-After`` seconds to send while in progress.
-
-    A named tuple rather than a frozen dataclass: built on every poll, which a frozen
-    dataclass makes several times as costly.
-    """
+@dataclass(frozen=True)
+class LastOperation:
+    """last_operation body, plus the ``Retry-After`` seconds to send while in progress."""
 
     state: OperationState
     description: str | None = None

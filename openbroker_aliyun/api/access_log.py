@@ -8,17 +8,9 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, Response, request
-
 from openbroker_aliyun.api import request_state
 
 log = logging.getLogger("openbroker_aliyun.api.access")
-
-
-def log_request(response: Response) -> Response:
-    """``after_request`` hook writing the request line."""
-    write_line(request.method, request.path, response.status_code, request_state.current())
-    return response
 
 
 def write_line(method: str, path: str, status: int, state: request_state.RequestState) -> None:
@@ -48,9 +40,3 @@ def write_line(method: str, path: str, status: int, state: request_state.Request
             "user": identity.user if identity else None,
         },
     )
-
-
-def install(app: Flask) -> None:
-    """Start the request state first of all hooks, and log every request at the end."""
-    app.before_request(request_state.begin_request)
-    app.after_request(log_request)

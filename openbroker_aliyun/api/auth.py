@@ -13,10 +13,10 @@ import hashlib
 import hmac
 from collections.abc import Callable, Sequence
 
-from flask import Flask, request
+from flask import request
 from werkzeug.datastructures import Authorization
 
-from openbroker_aliyun.api.request_state import is_osb_request
+from openbroker_aliyun.api.request_state import RequestState, environ_key
 from openbroker_aliyun.config import Credential
 from openbroker_aliyun.errors import Unauthorized
 
@@ -78,16 +78,15 @@ def check_authorization(header: str | None, check: CredentialChecker) -> None:
         raise Unauthorized("Invalid broker credentials.")
 
 
-def basic_auth_hook(check: CredentialChecker) -> Callable[[], None]:
-    """A ``before_request`` hook answering 401 to OSB requests without valid credentials."""
+def checker(credentials: Sequence[Credential]) -> Callable[[RequestState], None]:
+    """The pipeline's auth check: 401 unless the request carries Basic credentials of one
+    of ``credentials``."""
+    check = CredentialChecker(credentials)
 
-    def authenticate() -> None:
-        if is_osb_request():
-            require_basic_auth(check)
+    def authenticate(state: RequestState) -> None:
+        check_authorization(state.header(_AUTHORIZATION), check)
 
     return authenticate
 
 
-def install(app: Flask, credentials: Sequence[Credential]) -> None:
-    """Require Basic auth with one of ``credentials`` on every /v2 route."""
-    app.before_request(basic_auth_hook(CredentialChecker(credentials)))
+_AUTHORIZATION = environ_key("Authorization")

@@ -12,9 +12,8 @@ import base64
 import binascii
 import json
 
-from flask import Flask, Response, request
-
 from openbroker_aliyun.api import request_state
+from openbroker_aliyun.api.request_state import RequestState, environ_key
 from openbroker_aliyun.domain import OriginatingIdentity
 from openbroker_aliyun.errors import BadRequest
 
@@ -42,24 +41,15 @@ def originating_identity(header: str | None) -> OriginatingIdentity | None:
     return None if header is None else parse_originating_identity(header)
 
 
-def read_originating_identity() -> None:
-    """``before_request`` hook: decode the header (absent is fine) into the request state."""
-    if not request_state.is_osb_request():
-        return
-    found = originating_identity(request.headers.get(ORIGINATING_IDENTITY))
-    if found is not None:
-        request_state.current().originating_identity = found
+def read_originating_identity(state: RequestState) -> None:
+    """The pipeline's identity check: decode the header (absent is fine); 400 when malformed."""
+    state.originating_identity = originating_identity(state.header(_ORIGINATING_IDENTITY))
 
 
-def echo_request_identity(response: Response) -> Response:
-    """``after_request`` hook: return the platform's request identity on every response."""
-    identity = request_state.current().request_identity
-    if identity is not None:
-        response.headers[REQUEST_IDENTITY] = identity
-    return response
+def echo_request_identity(state: RequestState, status: int, headers: list[tuple[str, str]]) -> None:
+    """Return the platform's request identity on every answer."""
+    if state.request_identity is not None:
+        headers.append((REQUEST_IDENTITY, state.request_identity))
 
 
-def install(app: Flask) -> None:
-    """Decode the originating identity on /v2 routes and echo the request identity."""
-    app.before_request(read_originating_identity)
-    app.after_request(echo_request_identity)
+_ORIGINATING_IDENTITY = environ_key(ORIGINATING_IDENTITY)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Flask, request
-
-from openbroker_aliyun.api import request_state
+from openbroker_aliyun.api.request_state import RequestState, environ_key
 from openbroker_aliyun.errors import PreconditionFailed
 
 HEADER = "X-Broker-API-Version"
@@ -14,22 +12,18 @@ MIN_VERSION = (2, 13)
 MAX_VERSION = (2, 17)
 SUPPORTED = f"{MIN_VERSION[0]}.{MIN_VERSION[1]}-{MAX_VERSION[0]}.{MAX_VERSION[1]}"
 
+_ENVIRON_KEY = environ_key(HEADER)
 _FORMAT = re.compile(r"(\d{1,4})\.(\d{1,4})")
-# What platforms send: the supported versions as written (checked first, it is cheaper).
-_USUAL = frozenset(f"{MAX_VERSION[0]}.{minor}" for minor in range(MIN_VERSION[1], MAX_VERSION[1] + 1))
 
 
-def check_version() -> None:
-    """Reject OSB requests whose version header is missing, malformed or unsupported (412)."""
-    if request_state.is_osb_request():
-        request_state.current().api_version = api_version(request.headers.get(HEADER))
+def read_version(state: RequestState) -> None:
+    """The pipeline's version check: 412 when the header is missing, malformed or unsupported."""
+    state.api_version = api_version(state.header(_ENVIRON_KEY))
 
 
 def api_version(header: str | None) -> str:
     """The OSB API version the header's value names; ``PreconditionFailed`` when it is
     missing, malformed or unsupported."""
-    if header in _USUAL:
-        return header
     value = (header or "").strip()
     if not value:
         raise PreconditionFailed(f"The {HEADER} header is required; supported: {SUPPORTED}.")
@@ -40,8 +34,3 @@ def api_version(header: str | None) -> str:
     if not MIN_VERSION <= version <= MAX_VERSION:
         raise PreconditionFailed(f"OSB API version {value} is not supported; supported: {SUPPORTED}.")
     return value
-
-
-def install(app: Flask) -> None:
-    """Check the version header on every /v2 route."""
-    app.before_request(check_version)

@@ -20,10 +20,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote_to_bytes, urlsplit
 
-from flask import Flask, request
 from marshmallow import ValidationError
 
-from openbroker_aliyun.api import request_state
 from openbroker_aliyun.errors import BadRequest
 
 __all__ = [
@@ -31,9 +29,7 @@ __all__ = [
     "MAX_OPERATION_LENGTH",
     "check_encoding",
     "check_id",
-    "check_request_encoding",
     "decode_query",
-    "install",
     "raw_path",
     "text_problem",
     "text_validator",
@@ -121,14 +117,3 @@ def check_encoding(environ: Mapping[str, Any]) -> None:
     query = environ.get("QUERY_STRING", "")
     if query:
         decode_query(query)
-
-
-def check_request_encoding() -> None:
-    """``before_request`` hook: an OSB request's path and query must be UTF-8 (else 400)."""
-    if request_state.is_osb_request():
-        check_encoding(request.environ)
-
-
-def install(app: Flask) -> None:
-    """Refuse OSB requests whose path or query string is not UTF-8."""
-    app.before_request(check_request_encoding)

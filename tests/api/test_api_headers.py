@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from typing import Any
 
 import pytest
 from api_support import (
@@ -19,6 +20,7 @@ from api_support import (
 from http_brokers import SERVICE_ID, SMALL_PLAN
 
 from openbroker_aliyun.api.auth import CredentialChecker, check_authorization
+from openbroker_aliyun.api.request_state import RequestState
 from openbroker_aliyun.config import Credential
 from openbroker_aliyun.errors import Unauthorized
 
@@ -228,10 +230,12 @@ def test_api_version_reaches_the_broker_step(sync_api: Running) -> None:
     assert op.info.api_version == "2.15"
 
 
-def test_generated_request_ids_are_uuid4_hex() -> None:
-    from openbroker_aliyun.api.request_state import new_state
+def _state(environ: dict[str, Any]) -> RequestState:
+    return RequestState(environ, "GET", "/v2/catalog", "/v2/catalog")
 
-    ids = {new_state(None, None).request_id for _ in range(2000)}
+
+def test_generated_request_ids_are_uuid4_hex() -> None:
+    ids = {_state({}).request_id for _ in range(2000)}
     assert len(ids) == 2000
     for found in ids:
         parsed = uuid.UUID(found)
@@ -239,11 +243,9 @@ def test_generated_request_ids_are_uuid4_hex() -> None:
 
 
 def test_a_request_id_is_made_once_and_is_the_platforms_when_it_sends_one() -> None:
-    from openbroker_aliyun.api.request_state import new_state
-
-    state = new_state(None, None)
+    state = _state({})
     assert state.request_id == state.request_id  # made at the first read, then kept
-    assert new_state("rid-7", None).request_id == "rid-7"
+    assert _state({"HTTP_X_BROKER_API_REQUEST_IDENTITY": "rid-7"}).request_id == "rid-7"
 
 
 @pytest.mark.parametrize("header", ["2.13", "2.17", " 2.17", "2.17 ", "02.17"])
